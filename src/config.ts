@@ -1,0 +1,137 @@
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import net from 'node:net';
+import { z } from 'zod';
+
+/**
+ * Every setting of the appliance: its env name, the `mdm serve` flag that overrides it, and
+ * its validation. One table so that the env, the flags and the error messages cannot drift.
+ */
+const port = (fallback: string | undefined, offAllowed: boolean) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((s) => s ?? fallback)
+    .refine(
+      (s) => s === undefined || (offAllowed && s === 'off') || (/^\d{1,5}$/.test(s) && Number(s) <= 65535),
+      offAllowed ? 'must be a port number (0-65535) or off' : 'must be a port number (0-65535)',
+    )
+    .transform((s) => (s === undefined || s === 'off' ? null : Number(s)));
+const bool = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' }))
+  .transform((s) => ['1', 'true', 'yes', 'on'].includes(s));
+
+const settings = {
+  dataDir: { env: 'MDM_DATA_DIR', flag: 'data-dir', schema: z.string().min(1, 'must not be empty').default('./data') },
+  publicUrl: {
+    env: 'MDM_PUBLIC_URL',
+    flag: 'public-url',
+    schema: z
+      .string()
+      .refine((s) => URL.canParse(s), 'must be an absolute URL such as https://mdm.example.com')
+      .refine((s) => ['http:', 'https:'].includes(new URL(s).protocol), 'must start with https:// (or http:// for labs)')
+      .refine((s) => !new URL(s).search && !new URL(s).hash, 'must not have a query or fragment')
+      .optional(),
+  },
+  httpsPort: {
+    env: 'MDM_HTTPS_PORT',
+    flag: 'https-port',
+    schema: port('8443', true),
+  },
+  httpPort: { env: 'MDM_HTTP_PORT', flag: 'http-port', schema: port(undefined, true) },
+  listen: { env: 'MDM_LISTEN', flag: 'listen', schema: z.string().refine((s) => net.isIP(s) !== 0, 'must be an IP address such as 0.0.0.0 or 127.0.0.1').default('0.0.0.0') },
+  tlsCert: { env: 'MDM_TLS_CERT', flag: 'tls-cert', schema: z.string().refine(readable, 'file not readable').optional() },
+  tlsKey: { env: 'MDM_TLS_KEY', flag: 'tls-key', schema: z.string().refine(readable, 'file not readable').optional() },
+  logLevel: {
+    env: 'MDM_LOG_LEVEL',
+    flag: 'log-level',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+  },
+  masterKey: {
+    env: 'MDM_MASTER_KEY',
+    // No flag: a key on the command line would show in `ps` to every local user.
+    flag: null,
+    schema: z
+      .string()
+      .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes in base64 (openssl rand -base64 32)')
+      .optional(),
+  },
+  scepChallenge: { env: 'MDM_SCEP_CHALLENGE', flag: 'scep-challenge', schema: z.string().min(8, 'must be at least 8 characters').optional() },
+  scepAllowDes: { env: 'MDM_SCEP_ALLOW_DES', flag: 'scep-allow-des', schema: bool.default(true) },
+  deviceCertDays: { env: 'MDM_DEVICE_CERT_DAYS', flag: 'device-cert-days', schema: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(365) },
+} as const;
+
+type Settings = typeof settings;
+type Parsed = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
+
+export interface Config {
+  dataDir: string;
+  publicUrl: string;
+  publicHost: string;
+  httpsPort: number | null;
+  httpPort: number | null;
+  listen: string;
+  tls: { certFile: string; keyFile: string } | null;
+  logLevel: Parsed['logLevel'];
+  masterKey: Buffer | null;
+  scepChallenge: string | null;
+  scepAllowDes: boolean;
+  deviceCertDays: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly setting: string, detail: string) {
+    super(`invalid setting ${setting}: ${detail}`);
+  }
+}
+
+function readable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The flags `mdm serve` accepts, for util.parseArgs. */
+export const serveFlags = Object.fromEntries(
+  Object.values(settings).flatMap((s) => (s.flag ? [[s.flag, { type: 'string' as const }]] : [])),
+);
+
+export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string | undefined> = {}): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(settings)) {
+    const raw = (s.flag ? flags[s.flag] : undefined) ?? env[s.env];
+    const value = raw === '' ? undefined : raw;
+    const r = (s.schema as z.ZodType).safeParse(value);
+    if (!r.success) {
+      const shown = value === undefined ? '' : `, got ${JSON.stringify(s.env === 'MDM_MASTER_KEY' ? '<hidden>' : value)}`;
+      throw new ConfigError(s.flag ? `${s.env} (--${s.flag})` : s.env, `${r.error.issues[0]?.message ?? 'invalid'}${shown}`);
+    }
+    out[key] = r.data;
+  }
+  const p = out as Parsed;
+  if (!!p.tlsCert !== !!p.tlsKey) throw new ConfigError('MDM_TLS_CERT/MDM_TLS_KEY', 'set both or neither');
+  if (p.httpsPort === null && p.httpPort == null) throw new ConfigError('MDM_HTTPS_PORT (--https-port)', 'is off and MDM_HTTP_PORT is not set: nothing would listen');
+
+  const publicUrl = (p.publicUrl ?? `https://${os.hostname()}:${p.httpsPort ?? 8443}`).replace(/\/+$/, '');
+  return {
+    dataDir: path.resolve(p.dataDir),
+    publicUrl,
+    publicHost: new URL(publicUrl).hostname.replace(/^\[|\]$/g, ''),
+    httpsPort: p.httpsPort,
+    httpPort: p.httpPort,
+    listen: p.listen,
+    tls: p.tlsCert && p.tlsKey ? { certFile: p.tlsCert, keyFile: p.tlsKey } : null,
+    logLevel: p.logLevel,
+    masterKey: p.masterKey ? Buffer.from(p.masterKey, 'base64') : null,
+    scepChallenge: p.scepChallenge ?? null,
+    scepAllowDes: p.scepAllowDes,
+    deviceCertDays: p.deviceCertDays,
+  };
+}

@@ -1,0 +1,54 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { isAppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { VERSION } from '../version.ts';
+
+export const MAX_BODY = 1024 * 1024;
+
+export interface AppParts {
+  log: Logger;
+  /** Cheap liveness probe of the database; throws when it cannot answer. */
+  checkDatabase: () => void;
+  /** Sub-apps mounted at their path prefix. */
+  mounts: Array<[path: string, app: Hono]>;
+}
+
+export function buildApp({ log, checkDatabase, mounts }: AppParts): Hono {
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const start = performance.now();
+    await next();
+    log.info(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - start) * 10) / 10 },
+      'request',
+    );
+  });
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: (c) => c.json({ error: { code: 'body_too_large', message: `request bodies are limited to ${MAX_BODY} bytes` } }, 413),
+    }),
+  );
+
+  app.get('/healthz', (c) => {
+    try {
+      checkDatabase();
+      return c.json({ status: 'ok', version: VERSION, database: 'ok' });
+    } catch (e) {
+      log.error({ err: e }, 'health check: database unavailable');
+      return c.json({ status: 'error', version: VERSION, database: 'error' }, 503);
+    }
+  });
+
+  for (const [path, sub] of mounts) app.route(path, sub);
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError((err, c) => {
+    if (isAppError(err)) return c.json({ error: { code: err.code, message: err.message } }, err.status);
+    log.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error');
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Config } from './config.ts';
+import { buildApp } from './http/app.ts';
+import type { Logger } from './log.ts';
+import { createCa } from './pki/ca.ts';
+import { createChallenges } from './pki/challenges.ts';
+import { createPkiRepo } from './pki/repo.ts';
+import { pkiRoutes } from './pki/routes.ts';
+import { scepRoutes } from './pki/scep/routes.ts';
+import { createScepService } from './pki/scep/service.ts';
+import { loadMasterKey } from './secrets/master-key.ts';
+import { createSealer } from './secrets/seal.ts';
+import { openStore } from './store/db.ts';
+
+/** Composition root: config → store → services. Shared by the server and every CLI command. */
+export function compose(config: Config, log: Logger) {
+  const store = openStore(config.dataDir);
+  const sealer = createSealer(loadMasterKey(config.dataDir, config.masterKey));
+  const pkiRepo = createPkiRepo(store.db);
+  const ca = createCa({ repo: pkiRepo, sealer, log: log.child({ mod: 'ca' }), publicUrl: config.publicUrl, deviceCertDays: config.deviceCertDays });
+  const challenges = createChallenges(pkiRepo);
+  return { config, log, store, sealer, pkiRepo, ca, challenges };
+}
+export type Appliance = ReturnType<typeof compose>;
+
+export interface RunningServer {
+  http: AddressInfo | null;
+  https: AddressInfo | null;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP(S) listeners over a composed appliance. */
+export async function serve(config: Config, log: Logger): Promise<RunningServer> {
+  const appliance = compose(config, log);
+  const { store, ca, challenges } = appliance;
+  if (new URL(config.publicUrl).protocol === 'http:') {
+    log.warn({ publicUrl: config.publicUrl }, 'MDM_PUBLIC_URL is plain http://: real Apple devices need https://; fine for labs, simulators and tests');
+  }
+  const scep = createScepService({
+    ca,
+    repo: appliance.pkiRepo,
+    log: log.child({ mod: 'scep' }),
+    staticChallenge: config.scepChallenge,
+    allowDes: config.scepAllowDes,
+  });
+  const scepApp = scepRoutes(scep);
+  const app = buildApp({
+    log: log.child({ mod: 'http' }),
+    checkDatabase: () => void store.sqlite.prepare('SELECT 1').get(),
+    mounts: [
+      ['/scep', scepApp],
+      ['/cgi-bin/pkiclient.exe', scepApp],
+      ['/pki', pkiRoutes(ca)],
+    ],
+  });
+
+  const servers: Array<ReturnType<typeof createAdaptorServer>> = [];
+  const listen = async (server: ReturnType<typeof createAdaptorServer>, port: number, scheme: string): Promise<AddressInfo> => {
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, config.listen, () => resolve());
+    });
+    const addr = server.address() as AddressInfo;
+    log.info({ scheme, address: addr.address, port: addr.port }, 'listening');
+    return addr;
+  };
+
+  let httpAddr: AddressInfo | null = null;
+  let httpsAddr: AddressInfo | null = null;
+  try {
+    if (config.httpPort !== null) {
+      httpAddr = await listen(createAdaptorServer({ fetch: app.fetch }), config.httpPort, 'http');
+    }
+    if (config.httpsPort !== null) {
+      const tls = config.tls
+        ? { cert: fs.readFileSync(config.tls.certFile, 'utf8'), key: fs.readFileSync(config.tls.keyFile, 'utf8') }
+        : (() => {
+            const id = ca.tlsIdentity([config.publicHost, 'localhost', '127.0.0.1', '::1']);
+            return { cert: id.certPem, key: id.keyPem };
+          })();
+      httpsAddr = await listen(
+        createAdaptorServer({ fetch: app.fetch, createServer: https.createServer, serverOptions: tls }),
+        config.httpsPort,
+        'https',
+      );
+    }
+  } catch (e) {
+    for (const s of servers) s.close();
+    store.close();
+    throw e;
+  }
+
+  const housekeeping = setInterval(() => {
+    try {
+      challenges.purgeExpired();
+      ca.crl();
+    } catch (e) {
+      log.error({ err: e }, 'housekeeping failed');
+    }
+  }, 3_600_000);
+  housekeeping.unref();
+
+  let closing: Promise<void> | null = null;
+  return {
+    http: httpAddr,
+    https: httpsAddr,
+    close() {
+      closing ??= (async () => {
+        clearInterval(housekeeping);
+        await Promise.all(
+          servers.map(
+            (s) =>
+              new Promise<void>((resolve) => {
+                const force = setTimeout(() => (s as unknown as { closeAllConnections?: () => void }).closeAllConnections?.(), 10_000);
+                force.unref();
+                s.close(() => resolve());
+                (s as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+              }),
+          ),
+        );
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const root = path.resolve(import.meta.dirname, '../..');
+export const MDM_BIN = path.join(root, 'bin/mdm.js');
+
+export interface TestServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  proc: ChildProcess;
+  logs: Array<Record<string, unknown>>;
+  /** Runs `mdm <args>` on the same data dir; returns stdout, stderr and the exit status. */
+  cli(args: string[], env?: Record<string, string>): { stdout: string; stderr: string; status: number | null };
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function tempDir(prefix = 'mdm-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [MDM_BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** Starts `mdm serve` on 127.0.0.1 with an ephemeral plain-HTTP port and a fresh data dir. */
+export async function startServer(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const env = { ...process.env, MDM_DATA_DIR: dataDir, MDM_LOG_LEVEL: 'info', ...opts.env };
+  const proc = spawn(
+    process.execPath,
+    [MDM_BIN, 'serve', '--http-port', '0', '--https-port', 'off', '--listen', '127.0.0.1', '--public-url', 'http://127.0.0.1:8080', ...(opts.args ?? [])],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const rl = readline.createInterface({ input: proc.stdout! });
+    rl.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === 'listening' && entry.scheme === 'http') resolve(entry.port as number);
+      } catch {
+        /* not a log line */
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    proc,
+    logs,
+    cli: (args, extra = {}) => runCli(args, { MDM_DATA_DIR: dataDir, ...opts.env, ...extra }),
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
