@@ -120,27 +120,17 @@ export function makeSigner(certDer: Buffer, cert: pkijs.Certificate, key: KeyObj
 }
 
 /**
- * Builds a CertRep: SignedData by the RA over the (optional) enveloped reply, with the SCEP
- * attributes DER-sorted as a SET OF must be.
+ * A SCEP pkiMessage: SignedData over `content` (the pkcsPKIEnvelope, or empty), signed with
+ * SHA-256 by `signer`, carrying the SCEP attributes; the signed attributes are DER-sorted as a
+ * SET OF must be.
  */
-export function buildCertRep(
-  signer: Signer,
-  request: PkiRequest,
-  result: { status: 'SUCCESS'; envelope: Buffer } | { status: 'FAILURE'; failInfo: FailInfoValue },
-): Buffer {
-  const content = result.status === 'SUCCESS' ? result.envelope : Buffer.alloc(0);
-  const attrs = [
+export function signPkiMessage(signer: Signer, content: Buffer, scepAttributes: Buffer[]): Buffer {
+  const signedAttrs = derSetOf([
     attribute(CMS_OID.contentType, oid(CMS_OID.data)),
     attribute(CMS_OID.signingTime, utcTime(new Date())),
     attribute(CMS_OID.messageDigest, tlv(0x04, crypto.createHash('sha256').update(content).digest())),
-    attribute(SCEP_OID.messageType, printable(MessageType.CertRep)),
-    attribute(SCEP_OID.pkiStatus, printable(PkiStatus[result.status])),
-    attribute(SCEP_OID.transactionID, request.transactionIdDer),
-    attribute(SCEP_OID.senderNonce, tlv(0x04, crypto.randomBytes(16))),
-    attribute(SCEP_OID.recipientNonce, tlv(0x04, request.senderNonce)),
-  ];
-  if (result.status === 'FAILURE') attrs.push(attribute(SCEP_OID.failInfo, printable(result.failInfo)));
-  const signedAttrs = derSetOf(attrs);
+    ...scepAttributes,
+  ]);
   const signature = crypto.sign('sha256', signedAttrs, signer.key);
   const signerInfo = derSequence(
     Buffer.of(0x02, 0x01, 0x01),
@@ -158,6 +148,32 @@ export function buildCertRep(
     tlv(0x31, signerInfo),
   );
   return derSequence(oid(CMS_OID.signedData), tlv(0xa0, signedData));
+}
+
+export const scepAttribute = {
+  messageType: (t: string) => attribute(SCEP_OID.messageType, printable(t)),
+  pkiStatus: (s: string) => attribute(SCEP_OID.pkiStatus, printable(s)),
+  failInfo: (f: string) => attribute(SCEP_OID.failInfo, printable(f)),
+  transactionId: (id: string | Buffer) => attribute(SCEP_OID.transactionID, typeof id === 'string' ? printable(id) : id),
+  senderNonce: (n: Buffer) => attribute(SCEP_OID.senderNonce, tlv(0x04, n)),
+  recipientNonce: (n: Buffer) => attribute(SCEP_OID.recipientNonce, tlv(0x04, n)),
+};
+
+/** A CertRep answering `request`: SUCCESS with the enveloped reply, or FAILURE with its failInfo. */
+export function buildCertRep(
+  signer: Signer,
+  request: PkiRequest,
+  result: { status: 'SUCCESS'; envelope: Buffer } | { status: 'FAILURE'; failInfo: FailInfoValue },
+): Buffer {
+  const attrs = [
+    scepAttribute.messageType(MessageType.CertRep),
+    scepAttribute.pkiStatus(PkiStatus[result.status]),
+    scepAttribute.transactionId(request.transactionIdDer),
+    scepAttribute.senderNonce(crypto.randomBytes(16)),
+    scepAttribute.recipientNonce(request.senderNonce),
+  ];
+  if (result.status === 'FAILURE') attrs.push(scepAttribute.failInfo(result.failInfo));
+  return signPkiMessage(signer, result.status === 'SUCCESS' ? result.envelope : Buffer.alloc(0), attrs);
 }
 
 /** A certs-only ("degenerate") SignedData carrying certificates and/or CRLs, as GetCACert and CertRep use. */

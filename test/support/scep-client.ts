@@ -1,0 +1,144 @@
+// A SCEP client for tests and benchmarks: builds every request type the server must handle,
+// including the ones scepclient cannot send (CertPoll, GetCert, GetCRL, PKCSReq renewals,
+// hand-broken messages), and reads CertReps back.
+import crypto, { type KeyObject } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { derSequence } from '../../src/pki/der.ts';
+import { CMS_OID, MessageType, SCEP_OID } from '../../src/pki/scep/constants.ts';
+import { makeRecipient, openEnvelope, sealEnvelope } from '../../src/pki/scep/envelope.ts';
+import { makeSigner, parsePkiMessage, scepAttribute, signPkiMessage, type Signer } from '../../src/pki/scep/pki-message.ts';
+import { OID, algorithm, buildCertificate, makeName, parseCertificate, randomSerial } from '../../src/pki/x509.ts';
+
+export interface Device {
+  key: KeyObject;
+  publicKey: KeyObject;
+  spki: pkijs.PublicKeyInfo;
+  /** The throwaway self-signed certificate an initial request is signed with. */
+  selfSigned: Signer;
+}
+
+export function newDevice(bits = 2048, keyPair = crypto.generateKeyPairSync('rsa', { modulusLength: bits })): Device {
+  const spki = pkijs.PublicKeyInfo.fromBER(keyPair.publicKey.export({ type: 'spki', format: 'der' }));
+  const name = makeName([[OID.commonName, 'SCEP SIGNER']]);
+  const der = buildCertificate({
+    serial: randomSerial(),
+    subject: name,
+    issuer: name,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3_600_000),
+    publicKey: spki,
+    extensions: [],
+    signingKey: keyPair.privateKey,
+  });
+  return { key: keyPair.privateKey, publicKey: keyPair.publicKey, spki, selfSigned: makeSigner(der, parseCertificate(der), keyPair.privateKey) };
+}
+
+/** A signer from a certificate the server issued (for renewals). */
+export const issuedSigner = (device: Device, certDer: Buffer): Signer => makeSigner(certDer, parseCertificate(certDer), device.key);
+
+export function buildCsr(
+  device: Device,
+  opts: { cn: string; challenge?: string; challengeType?: 'printable' | 'utf8'; sigDigest?: 'sha256' | 'sha1'; corruptSignature?: boolean; emptySubject?: boolean },
+): Buffer {
+  const csr = new pkijs.CertificationRequest();
+  csr.version = 0;
+  csr.subject = opts.emptySubject ? new pkijs.RelativeDistinguishedNames() : makeName([[OID.organization, 'Test'], [OID.commonName, opts.cn]]);
+  csr.subjectPublicKeyInfo = device.spki;
+  csr.attributes = [];
+  if (opts.challenge !== undefined) {
+    const value =
+      opts.challengeType === 'utf8' ? new asn1js.Utf8String({ value: opts.challenge }) : new asn1js.PrintableString({ value: opts.challenge });
+    csr.attributes.push(new pkijs.Attribute({ type: CMS_OID.challengePassword, values: [value] }));
+  }
+  const digest = opts.sigDigest ?? 'sha256';
+  csr.signatureAlgorithm = algorithm(digest === 'sha1' ? '1.2.840.113549.1.1.5' : OID.sha256WithRSA);
+  const tbs = Buffer.from((csr as unknown as { encodeTBS(): asn1js.Sequence }).encodeTBS().toBER());
+  const sig = crypto.sign(digest, tbs, device.key);
+  if (opts.corruptSignature) sig[10]! ^= 0xff;
+  return derSequence(tbs, Buffer.from(csr.signatureAlgorithm.toSchema().toBER()), Buffer.from(new asn1js.BitString({ valueHex: sig }).toBER()));
+}
+
+export interface RequestOptions {
+  signer: Signer;
+  recipient: pkijs.Certificate;
+  messageType: string;
+  payload: Buffer;
+  transactionId?: string;
+  senderNonce?: Buffer;
+}
+
+export function pkiRequest(o: RequestOptions): { der: Buffer; transactionId: string; senderNonce: Buffer } {
+  const transactionId = o.transactionId ?? crypto.randomBytes(16).toString('hex');
+  const senderNonce = o.senderNonce ?? crypto.randomBytes(16);
+  const envelope = sealEnvelope(o.payload, o.recipient);
+  const der = signPkiMessage(o.signer, envelope, [
+    scepAttribute.messageType(o.messageType),
+    scepAttribute.transactionId(transactionId),
+    scepAttribute.senderNonce(senderNonce),
+  ]);
+  return { der, transactionId, senderNonce };
+}
+
+export const issuerAndSerialPayload = (issuer: pkijs.Certificate, serialHex: string): Buffer =>
+  derSequence(Buffer.from(issuer.subject.toSchema().toBER()), Buffer.from(new asn1js.Integer({ valueHex: Buffer.from(serialHex.padStart(serialHex.length + (serialHex.length % 2), '0'), 'hex') }).toBER()));
+
+export const issuerAndSubjectPayload = (issuer: pkijs.Certificate, subject: pkijs.RelativeDistinguishedNames): Buffer =>
+  derSequence(Buffer.from(issuer.subject.toSchema().toBER()), Buffer.from(subject.toSchema().toBER()));
+
+export interface CertRep {
+  status: string;
+  failInfo?: string;
+  transactionId: string;
+  recipientNonce: Buffer;
+  senderNonce: Buffer;
+  messageType: string;
+  certs: Buffer[];
+  crls: Buffer[];
+}
+
+function attr(si: pkijs.SignerInfo, type: string): asn1js.AsnType | undefined {
+  return si.signedAttrs?.attributes.find((a) => a.type === type)?.values[0] as asn1js.AsnType | undefined;
+}
+const str = (v: asn1js.AsnType | undefined) => (v as { valueBlock: { value: string } } | undefined)?.valueBlock.value;
+
+/** Verifies a CertRep's signature against `ra`, and opens its envelope with the device key. */
+export function readCertRep(der: Buffer, ra: pkijs.Certificate, requester: Signer): CertRep {
+  const { request, failure } = parsePkiMessage(der);
+  if (failure) throw new Error(`CertRep does not verify: ${failure.reason}`);
+  if (!Buffer.from(request.signer.subjectPublicKeyInfo.toSchema().toBER()).equals(Buffer.from(ra.subjectPublicKeyInfo.toSchema().toBER()))) throw new Error('CertRep is not signed by the RA');
+  const sd = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(der).content });
+  const si = sd.signerInfos[0]!;
+  const rep: CertRep = {
+    status: str(attr(si, SCEP_OID.pkiStatus))!,
+    failInfo: str(attr(si, SCEP_OID.failInfo)),
+    transactionId: request.transactionId,
+    messageType: request.messageType,
+    senderNonce: request.senderNonce,
+    recipientNonce: Buffer.from((attr(si, SCEP_OID.recipientNonce) as asn1js.OctetString).valueBlock.valueHexView),
+    certs: [],
+    crls: [],
+  };
+  if (rep.status === '0') {
+    const { content } = openEnvelope(request.envelope, [makeRecipient(requester.cert, requester.key)], false);
+    const inner = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(content).content });
+    rep.certs = (inner.certificates ?? []).map((c) => Buffer.from((c as pkijs.Certificate).toSchema().toBER()));
+    rep.crls = (inner.crls ?? []).map((c) => Buffer.from((c as pkijs.CertificateRevocationList).toSchema().toBER()));
+  }
+  return rep;
+}
+
+export async function getCaCerts(baseUrl: string): Promise<{ ra: pkijs.Certificate; ca: pkijs.Certificate; raDer: Buffer; caDer: Buffer }> {
+  const der = Buffer.from(await (await fetch(`${baseUrl}/scep?operation=GetCACert`)).arrayBuffer());
+  const sd = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(der).content });
+  const certs = (sd.certificates ?? []) as pkijs.Certificate[];
+  const ca = certs.find((c) => c.subject.isEqual(c.issuer))!;
+  const ra = certs.find((c) => c !== ca)!;
+  return { ra, ca, raDer: Buffer.from(ra.toSchema().toBER()), caDer: Buffer.from(ca.toSchema().toBER()) };
+}
+
+export async function postPki(baseUrl: string, der: Buffer): Promise<Response> {
+  return fetch(`${baseUrl}/scep?operation=PKIOperation`, { method: 'POST', body: der, headers: { 'content-type': 'application/x-pki-message' } });
+}
+
+export { MessageType };
