@@ -10,12 +10,14 @@ CREATE TABLE `certificates` (
 	`owner` text,
 	`public_key_sha256` text NOT NULL,
 	`scep_transaction_id` text,
+	`scep_request_id` text,
 	`renewed_from` text,
 	`der` blob NOT NULL,
 	`created_at` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `certificates_scep_txn` ON `certificates` (`scep_transaction_id`,`public_key_sha256`);--> statement-breakpoint
+CREATE UNIQUE INDEX `certificates_scep_request` ON `certificates` (`scep_request_id`);--> statement-breakpoint
+CREATE INDEX `certificates_scep_txn` ON `certificates` (`scep_transaction_id`,`public_key_sha256`);--> statement-breakpoint
 CREATE INDEX `certificates_status` ON `certificates` (`status`,`not_after`);--> statement-breakpoint
 CREATE INDEX `certificates_kind` ON `certificates` (`kind`,`created_at`);--> statement-breakpoint
 CREATE TABLE `pki_authorities` (

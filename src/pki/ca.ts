@@ -45,6 +45,7 @@ export interface IssueRequest {
   subjectAltName?: pkijs.Extension;
   owner: string;
   scepTransactionId?: string;
+  scepRequestId?: string;
   renewedFrom?: string;
 }
 
@@ -168,6 +169,7 @@ export function createCa(opts: CaOptions) {
       owner: req.owner,
       publicKeySha256: sha256Hex(Buffer.from(req.publicKey.toSchema().toBER())),
       scepTransactionId: req.scepTransactionId ?? null,
+      scepRequestId: req.scepRequestId ?? null,
       renewedFrom: req.renewedFrom ?? null,
       der,
       createdAt: t,

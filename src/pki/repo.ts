@@ -27,11 +27,17 @@ export function createPkiRepo(db: Db) {
     certificate(serial: string) {
       return db.select().from(certificates).where(eq(certificates.serial, serial)).get();
     },
+    certificateByScepRequest(scepRequestId: string) {
+      return db.select().from(certificates).where(eq(certificates.scepRequestId, scepRequestId)).get();
+    },
+    /** The newest certificate issued for a transaction and key (CertPoll). */
     certificateByScepTransaction(transactionId: string, publicKeySha256: string) {
       return db
         .select()
         .from(certificates)
         .where(and(eq(certificates.scepTransactionId, transactionId), eq(certificates.publicKeySha256, publicKeySha256)))
+        .orderBy(desc(certificates.createdAt))
+        .limit(1)
         .get();
     },
     listCertificates(opts: { kind?: CertificateRow['kind']; limit: number }) {

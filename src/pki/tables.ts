@@ -25,12 +25,19 @@ export const certificates = sqliteTable(
     owner: text('owner'),
     publicKeySha256: text('public_key_sha256').notNull(),
     scepTransactionId: text('scep_transaction_id'),
+    /**
+     * Identifies the SCEP request that produced the certificate: transactionID, requested key and
+     * the certificate being renewed. A retry repeats all three; scepclient derives its
+     * transactionID from the key, so a renewal with the same key differs only in the third.
+     */
+    scepRequestId: text('scep_request_id'),
     renewedFrom: text('renewed_from'),
     der: blob('der', { mode: 'buffer' }).notNull(),
     createdAt: integer('created_at', { mode: 'number' }).notNull(),
   },
   (t) => [
-    uniqueIndex('certificates_scep_txn').on(t.scepTransactionId, t.publicKeySha256),
+    uniqueIndex('certificates_scep_request').on(t.scepRequestId),
+    index('certificates_scep_txn').on(t.scepTransactionId, t.publicKeySha256),
     index('certificates_status').on(t.status, t.notAfter),
     index('certificates_kind').on(t.kind, t.createdAt),
   ],

@@ -61,10 +61,10 @@ export function createScepService(opts: ScepOptions) {
 
   function enroll(request: PkiRequest): { der: Buffer; outcome: ScepOutcome; serial: string } {
     const csr = parseCsr(open(request));
-    const keyHash = sha256Hex(csr.publicKeyDer);
-    const retried = repo.certificateByScepTransaction(request.transactionId, keyHash);
-    if (retried) return { der: retried.der, outcome: 'reissued', serial: retried.serial };
     const renewal = ca.verifyIssued(request.signer);
+    const requestId = sha256Hex(Buffer.from(`${request.transactionId}\0${sha256Hex(csr.publicKeyDer)}\0${renewal?.serial ?? ''}`));
+    const retried = repo.certificateByScepRequest(requestId);
+    if (retried) return { der: retried.der, outcome: 'reissued', serial: retried.serial };
     if (request.messageType === MessageType.RenewalReq && !renewal) {
       throw new ScepFailure(FailInfo.badRequest, 'RenewalReq must be signed by a valid certificate this CA issued');
     }
@@ -77,6 +77,7 @@ export function createScepService(opts: ScepOptions) {
           subjectAltName: csr.subjectAltName,
           owner: auth.owner,
           scepTransactionId: request.transactionId,
+          scepRequestId: requestId,
           renewedFrom: renewal?.serial,
         });
         if (auth.challengeId) repo.recordChallengeUse(auth.challengeId, issued.serial);
@@ -85,7 +86,7 @@ export function createScepService(opts: ScepOptions) {
     } catch (e) {
       // A concurrent retry of the same transaction won the insert: answer with its certificate.
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        const again = repo.certificateByScepTransaction(request.transactionId, keyHash);
+        const again = repo.certificateByScepRequest(requestId);
         if (again) return { der: again.der, outcome: 'reissued', serial: again.serial };
       }
       throw e;
