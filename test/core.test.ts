@@ -26,9 +26,7 @@ describe('appliance core over the wire', () => {
 
   test('logs each request as a JSON line with method, path, status and duration', async () => {
     await fetch(`${server.url}/healthz?probe=1`);
-    await new Promise((r) => setTimeout(r, 100));
-    const entry = server.logs.find((l) => l.msg === 'request' && l.path === '/healthz');
-    assert.ok(entry, 'request log line');
+    const entry = await server.waitForLog((l) => l.msg === 'request' && l.path === '/healthz');
     assert.equal(entry.method, 'GET');
     assert.equal(entry.status, 200);
     assert.equal(typeof entry.ms, 'number');

@@ -66,12 +66,15 @@ export interface RequestOptions {
   payload: Buffer;
   transactionId?: string;
   senderNonce?: Buffer;
+  /** Changes the sealed envelope before it is signed, to send what a broken client would. */
+  mutateEnvelope?: (envelope: Buffer) => Buffer;
 }
 
 export function pkiRequest(o: RequestOptions): { der: Buffer; transactionId: string; senderNonce: Buffer } {
   const transactionId = o.transactionId ?? crypto.randomBytes(16).toString('hex');
   const senderNonce = o.senderNonce ?? crypto.randomBytes(16);
-  const envelope = sealEnvelope(o.payload, o.recipient);
+  const sealed = sealEnvelope(o.payload, o.recipient);
+  const envelope = o.mutateEnvelope ? o.mutateEnvelope(sealed) : sealed;
   const der = signPkiMessage(o.signer, envelope, [
     scepAttribute.messageType(o.messageType),
     scepAttribute.transactionId(transactionId),

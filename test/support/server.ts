@@ -16,6 +16,8 @@ export interface TestServer {
   /** Runs `mdm <args>` on the same data dir; returns stdout, stderr and the exit status. */
   cli(args: string[], env?: Record<string, string>): { stdout: string; stderr: string; status: number | null };
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the first log line matching `pred`, waiting for it to arrive (logs come through a pipe). */
+  waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
 export function tempDir(prefix = 'mdm-test-'): string {
@@ -60,6 +62,15 @@ export async function startServer(opts: { dataDir?: string; env?: Record<string,
     proc,
     logs,
     cli: (args, extra = {}) => runCli(args, { MDM_DATA_DIR: dataDir, ...opts.env, ...extra }),
+    async waitForLog(pred, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = logs.find(pred);
+        if (hit) return hit;
+        if (Date.now() > deadline) throw new Error('expected log line did not arrive');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null) proc.kill(signal);
       return exited;
