@@ -9,9 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { derSequence, tlv } from '../src/pki/der.ts';
 import { MessageType, SCEP_OID } from '../src/pki/scep/constants.ts';
-import { oid } from '../src/pki/scep/envelope.ts';
+import { oid } from '../src/pki/x509.ts';
 import { scepAttribute, signPkiMessage } from '../src/pki/scep/pki-message.ts';
-import { parseCertificate } from '../src/pki/x509.ts';
+import { certInfo } from '../src/pki/cert-info.ts';
 import { peer } from './support/peers.ts';
 import {
   buildCsr,
@@ -162,7 +162,7 @@ describe('SCEP server', () => {
     const dir = tempDir('ossl-');
     fs.writeFileSync(path.join(dir, 'rep.der'), rep);
     fs.writeFileSync(path.join(dir, 'key.pem'), d.key.export({ type: 'pkcs8', format: 'pem' }));
-    fs.writeFileSync(path.join(dir, 'signer.der'), d.selfSigned.certDer);
+    fs.writeFileSync(path.join(dir, 'signer.der'), d.selfSigned.cert.der);
     fs.writeFileSync(path.join(dir, 'ra.der'), ca.raDer);
     const verify = spawnSync('openssl', ['cms', '-verify', '-inform', 'DER', '-in', 'rep.der', '-noverify', '-certfile', 'ra.der', '-out', 'env.der', '-binary'], { cwd: dir, encoding: 'utf8' });
     assert.equal(verify.status, 0, verify.stderr);
@@ -238,7 +238,7 @@ describe('SCEP server', () => {
   test('CertPoll returns the certificate of a transaction; an unknown transaction gets badCertId', async () => {
     const d = device();
     const { rep, req } = await enroll(d, { cn: 'poll', challenge: STATIC });
-    const subject = parseCertificate(rep.certs[0]!).subject;
+    const subject = certInfo(rep.certs[0]!).subjectDer;
     const poll = pkiRequest({ signer: d.selfSigned, recipient: ca.ra, messageType: MessageType.CertPoll, payload: issuerAndSubjectPayload(ca.ca, subject), transactionId: req.transactionId });
     const polled = readCertRep(Buffer.from(await (await postPki(server.url, poll.der)).arrayBuffer()), ca.ra, d.selfSigned);
     assert.equal(polled.status, '0');

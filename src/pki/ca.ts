@@ -1,24 +1,29 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import net from 'node:net';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Sealer } from '../secrets/seal.ts';
 import type { AuthorityName, PkiRepo } from './repo.ts';
+import { certInfo, nameToString, type CertInfo } from './cert-info.ts';
+import { derSequence, tlv } from './der.ts';
 import {
   OID,
-  algorithm,
+  algorithmId,
+  authorityKeyId,
+  basicConstraints,
   buildCertificate,
-  ext,
+  crlDistributionPoint,
+  extKeyUsage,
+  extension,
+  integer,
   keyIdentifier,
   keyUsage,
   makeName,
-  nameToString,
-  parseCertificate,
   randomSerial,
-  serialHex,
   sha256Hex,
   signWrap,
+  subjectKeyId,
+  timeDer,
   toPem,
 } from './x509.ts';
 
@@ -34,15 +39,17 @@ const BACKDATE = 5 * 60_000;
 
 export interface Authority {
   der: Buffer;
-  cert: pkijs.Certificate;
+  info: CertInfo;
   key: KeyObject;
 }
 
 export interface IssueRequest {
-  subject: pkijs.RelativeDistinguishedNames;
-  publicKey: pkijs.PublicKeyInfo;
-  /** subjectAltName extension value copied from the CSR, already validated by the caller. */
-  subjectAltName?: pkijs.Extension;
+  /** Name DER. */
+  subject: Buffer;
+  /** SubjectPublicKeyInfo DER. */
+  spki: Buffer;
+  /** The subjectAltName Extension DER from the CSR, copied as requested. */
+  subjectAltName?: Buffer;
   owner: string;
   scepTransactionId?: string;
   scepRequestId?: string;
@@ -66,7 +73,7 @@ function generateRsa(bits: number): { privateKey: KeyObject; publicKey: KeyObjec
   return crypto.generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
 }
 
-const publicKeyInfo = (key: KeyObject) => pkijs.PublicKeyInfo.fromBER(key.export({ type: 'spki', format: 'der' }));
+const spkiOf = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
 
 export interface CaOptions {
   repo: PkiRepo;
@@ -91,7 +98,7 @@ export function createCa(opts: CaOptions) {
     const row = repo.authority(name);
     if (!row) return undefined;
     const key = crypto.createPrivateKey({ key: sealer.unseal(`pki:${name}`, row.keySealed), format: 'der', type: 'pkcs8' });
-    return { der: row.certDer, cert: parseCertificate(row.certDer), key };
+    return { der: row.certDer, info: certInfo(row.certDer), key };
   }
 
   function sealKey(name: AuthorityName, key: KeyObject): Buffer {
@@ -102,7 +109,7 @@ export function createCa(opts: CaOptions) {
     const existing = load('ca');
     if (existing) return existing;
     const { privateKey, publicKey } = generateRsa(2048);
-    const spki = publicKeyInfo(publicKey);
+    const spki = spkiOf(publicKey);
     const name = makeName([
       [OID.organization, 'Open MDM Appliance'],
       [OID.commonName, `MDM Appliance CA ${crypto.randomBytes(3).toString('hex').toUpperCase()}`],
@@ -117,45 +124,39 @@ export function createCa(opts: CaOptions) {
       issuer: name,
       notBefore: new Date(t - BACKDATE),
       notAfter,
-      publicKey: spki,
+      spki,
       signingKey: privateKey,
       extensions: [
-        ext(OID.basicConstraints, true, new pkijs.BasicConstraints({ cA: true })),
-        ext(OID.keyUsage, true, keyUsage({ keyCertSign: true, cRLSign: true, digitalSignature: true })),
-        ext(OID.subjectKeyId, false, new asn1js.OctetString({ valueHex: ski })),
+        extension(OID.basicConstraints, true, basicConstraints(true)),
+        extension(OID.keyUsage, true, keyUsage({ keyCertSign: true, cRLSign: true, digitalSignature: true })),
+        extension(OID.subjectKeyId, false, subjectKeyId(ski)),
       ],
     });
     repo.insertAuthorityIfAbsent({ name: 'ca', certDer: der, keySealed: sealKey('ca', privateKey), createdAt: t });
     const ca = load('ca')!;
-    log.info({ subject: nameToString(ca.cert.subject), sha256: sha256Hex(ca.der) }, 'created certificate authority');
+    log.info({ subject: nameToString(ca.info.subjectDer), sha256: sha256Hex(ca.der) }, 'created certificate authority');
     return ca;
   }
 
-  let ca = ensureCa();
-  const caSki = keyIdentifier(ca.cert.subjectPublicKeyInfo);
+  const ca = ensureCa();
+  const akiExtension = extension(OID.authorityKeyId, false, authorityKeyId(keyIdentifier(ca.info.spkiDer)));
 
-  function caIssued(
-    kind: 'ra' | 'tls' | 'device',
-    req: IssueRequest,
-    days: number,
-    extensions: pkijs.Extension[],
-  ): IssuedCertificate {
+  function caIssued(kind: 'ra' | 'tls' | 'device', req: IssueRequest, days: number, extensions: Buffer[]): IssuedCertificate {
     const t = now();
     const serial = randomSerial();
-    const caNotAfter = ca.cert.notAfter.value.getTime();
-    const notAfter = Math.min(t + days * DAY, caNotAfter);
+    const notAfter = Math.min(t + days * DAY, ca.info.notAfter);
     const der = buildCertificate({
       serial,
       subject: req.subject,
-      issuer: ca.cert.subject,
+      issuer: ca.info.subjectDer,
       notBefore: new Date(t - BACKDATE),
       notAfter: new Date(notAfter),
-      publicKey: req.publicKey,
+      spki: req.spki,
       signingKey: ca.key,
       extensions: [
         ...extensions,
-        ext(OID.subjectKeyId, false, new asn1js.OctetString({ valueHex: keyIdentifier(req.publicKey) })),
-        ext(OID.authorityKeyId, false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: caSki }) })),
+        extension(OID.subjectKeyId, false, subjectKeyId(keyIdentifier(req.spki))),
+        akiExtension,
         ...(req.subjectAltName ? [req.subjectAltName] : []),
       ],
     });
@@ -167,7 +168,7 @@ export function createCa(opts: CaOptions) {
       notBefore: t - BACKDATE,
       notAfter,
       owner: req.owner,
-      publicKeySha256: sha256Hex(Buffer.from(req.publicKey.toSchema().toBER())),
+      publicKeySha256: sha256Hex(req.spki),
       scepTransactionId: req.scepTransactionId ?? null,
       scepRequestId: req.scepRequestId ?? null,
       renewedFrom: req.renewedFrom ?? null,
@@ -178,7 +179,7 @@ export function createCa(opts: CaOptions) {
   }
 
   function needsRenewal(a: Authority | undefined): boolean {
-    return !a || a.cert.notAfter.value.getTime() - now() < RENEW_BEFORE;
+    return !a || a.info.notAfter - now() < RENEW_BEFORE;
   }
 
   function ensureRa(): Authority {
@@ -193,13 +194,13 @@ export function createCa(opts: CaOptions) {
             [OID.organization, 'Open MDM Appliance'],
             [OID.commonName, 'MDM Appliance SCEP RA'],
           ]),
-          publicKey: publicKeyInfo(publicKey),
+          spki: spkiOf(publicKey),
           owner: 'appliance',
         },
         RA_DAYS,
         [
-          ext(OID.basicConstraints, true, new pkijs.BasicConstraints({ cA: false })),
-          ext(OID.keyUsage, true, keyUsage({ digitalSignature: true, keyEncipherment: true })),
+          extension(OID.basicConstraints, true, basicConstraints(false)),
+          extension(OID.keyUsage, true, keyUsage({ digitalSignature: true, keyEncipherment: true })),
         ],
       ),
     );
@@ -212,54 +213,33 @@ export function createCa(opts: CaOptions) {
 
   let ra = ensureRa();
 
-  function deviceExtensions(): pkijs.Extension[] {
-    return [
-      ext(OID.basicConstraints, true, new pkijs.BasicConstraints({ cA: false })),
-      ext(OID.keyUsage, true, keyUsage({ digitalSignature: true, keyEncipherment: true })),
-      ext(OID.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: [OID.clientAuth] })),
-      ext(
-        OID.crlDistributionPoints,
-        false,
-        new pkijs.CRLDistributionPoints({
-          distributionPoints: [
-            new pkijs.DistributionPoint({ distributionPoint: [new pkijs.GeneralName({ type: 6, value: crlUrl })] }),
-          ],
-        }),
-      ),
-    ];
-  }
+  // The same for every device certificate: encoded once.
+  const deviceExtensions = [
+    extension(OID.basicConstraints, true, basicConstraints(false)),
+    extension(OID.keyUsage, true, keyUsage({ digitalSignature: true, keyEncipherment: true })),
+    extension(OID.extKeyUsage, false, extKeyUsage(OID.clientAuth)),
+    extension(OID.crlDistributionPoints, false, crlDistributionPoint(crlUrl)),
+  ];
 
   function buildCrl(number: number): { der: Buffer; thisUpdate: number; nextUpdate: number } {
     const t = now();
-    const crl = new pkijs.CertificateRevocationList();
-    crl.version = 1;
-    crl.signature = algorithm(OID.sha256WithRSA);
-    crl.issuer = ca.cert.subject;
-    crl.thisUpdate = new pkijs.Time({ type: 0, value: new Date(t - BACKDATE) });
-    crl.nextUpdate = new pkijs.Time({ type: 0, value: new Date(t + CRL_LIFETIME) });
-    const revoked = repo.revokedUnexpired(t);
-    if (revoked.length) {
-      crl.revokedCertificates = revoked.map(
-        (r) =>
-          new pkijs.RevokedCertificate({
-            userCertificate: new asn1js.Integer({ valueHex: Buffer.from(r.serial.length % 2 ? '0' + r.serial : r.serial, 'hex') }),
-            revocationDate: new pkijs.Time({ type: 0, value: new Date(r.revokedAt ?? t) }),
-            crlEntryExtensions: new pkijs.Extensions({
-              extensions: [ext('2.5.29.21', false, new asn1js.Enumerated({ value: r.reason ?? 0 }))],
-            }),
-          }),
-      );
-    }
-    crl.crlExtensions = new pkijs.Extensions({
-      extensions: [
-        ext(OID.authorityKeyId, false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: caSki }) })),
-        ext(OID.crlNumber, false, new asn1js.Integer({ value: number })),
-      ],
-    });
-    // encodeTBS is protected in pkijs's typings but is the only way to get the TBS to sign ourselves.
-    const tbs = (crl as unknown as { encodeTBS(): asn1js.Sequence }).encodeTBS();
-    const der = signWrap(Buffer.from(tbs.toBER()), ca.key);
-    return { der, thisUpdate: t, nextUpdate: t + CRL_LIFETIME };
+    const revoked = repo.revokedUnexpired(t).map((r) =>
+      derSequence(
+        integer(hexBytes(r.serial)),
+        timeDer(new Date(r.revokedAt ?? t)),
+        derSequence(extension(OID.crlReason, false, tlv(0x0a, Buffer.of(r.reason ?? 0)))),
+      ),
+    );
+    const tbs = derSequence(
+      Buffer.of(0x02, 0x01, 0x01),
+      algorithmId(OID.sha256WithRSA),
+      ca.info.subjectDer,
+      timeDer(new Date(t - BACKDATE)),
+      timeDer(new Date(t + CRL_LIFETIME)),
+      ...(revoked.length ? [derSequence(...revoked)] : []),
+      tlv(0xa0, derSequence(akiExtension, extension(OID.crlNumber, false, integer(hexBytes(number.toString(16)))))),
+    );
+    return { der: signWrap(tbs, ca.key), thisUpdate: t, nextUpdate: t + CRL_LIFETIME };
   }
 
   function publishCrl(): Buffer {
@@ -282,37 +262,28 @@ export function createCa(opts: CaOptions) {
 
     /** Issues a device identity certificate; call inside the transaction that consumed the request's authorisation. */
     issueDevice(req: IssueRequest): IssuedCertificate {
-      return caIssued('device', req, opts.deviceCertDays, deviceExtensions());
+      return caIssued('device', req, opts.deviceCertDays, deviceExtensions);
     },
 
     /** The TLS identity for the HTTPS listener, reissued when it no longer covers `hosts` or nears expiry. */
     tlsIdentity(hosts: string[]): { certPem: string; keyPem: string } {
+      const names = [...new Set(hosts.map((h) => h.toLowerCase()))];
       const current = load('tls');
-      const covered = current && hostsOf(current.cert);
-      if (current && !needsRenewal(current) && hosts.every((h) => covered!.includes(h.toLowerCase()))) {
-        return { certPem: pemChain(current.der, ca.der), keyPem: current.key.export({ type: 'pkcs8', format: 'pem' }) as string };
+      if (current && !needsRenewal(current)) {
+        const x = new crypto.X509Certificate(current.der);
+        if (names.every((h) => (net.isIP(h) ? x.checkIP(h) : x.checkHost(h)))) {
+          return { certPem: pemChain(current.der, ca.der), keyPem: current.key.export({ type: 'pkcs8', format: 'pem' }) as string };
+        }
       }
       const { privateKey, publicKey } = generateRsa(2048);
-      const names = [...new Set(hosts.map((h) => h.toLowerCase()))];
-      const san = new pkijs.AltName({
-        altNames: names.map((h) =>
-          isIp(h)
-            ? new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: ipBytes(h) }) })
-            : new pkijs.GeneralName({ type: 2, value: h }),
-        ),
-      });
+      const san = derSequence(...names.map((h) => (net.isIP(h) ? tlv(0x87, ipBytes(h)) : tlv(0x82, Buffer.from(h, 'ascii')))));
       const issued = repo.transaction(() =>
-        caIssued(
-          'tls',
-          { subject: makeName([[OID.commonName, names[0]!]]), publicKey: publicKeyInfo(publicKey), owner: 'appliance' },
-          TLS_DAYS,
-          [
-            ext(OID.basicConstraints, true, new pkijs.BasicConstraints({ cA: false })),
-            ext(OID.keyUsage, true, keyUsage({ digitalSignature: true, keyEncipherment: true })),
-            ext(OID.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: [OID.serverAuth] })),
-            ext(OID.subjectAltName, false, san),
-          ],
-        ),
+        caIssued('tls', { subject: makeName([[OID.commonName, names[0]!]]), spki: spkiOf(publicKey), owner: 'appliance' }, TLS_DAYS, [
+          extension(OID.basicConstraints, true, basicConstraints(false)),
+          extension(OID.keyUsage, true, keyUsage({ digitalSignature: true, keyEncipherment: true })),
+          extension(OID.extKeyUsage, false, extKeyUsage(OID.serverAuth)),
+          extension(OID.subjectAltName, false, san),
+        ]),
       );
       repo.replaceAuthority({ name: 'tls', certDer: issued.der, keySealed: sealKey('tls', privateKey), createdAt: now() });
       log.info({ serial: issued.serial, hosts: names }, 'issued TLS server certificate');
@@ -336,39 +307,27 @@ export function createCa(opts: CaOptions) {
       return publishCrl();
     },
 
-    /** A still-valid certificate we issued, for renewal: our signature, inside its validity, not revoked. */
-    verifyIssued(cert: pkijs.Certificate): { serial: string } | null {
-      const serial = serialHex(cert);
-      const row = repo.certificate(serial);
+    /** A still-valid device certificate we issued (for renewal): same bytes as recorded, inside its validity, not revoked. */
+    verifyIssued(cert: CertInfo): { serial: string } | null {
+      if (!cert.issuerDer.equals(ca.info.subjectDer)) return null; // self-signed first enrollments end here, without a query
+      const row = repo.certificate(cert.serialHex);
       if (!row || row.status !== 'valid' || row.kind !== 'device') return null;
       const t = now();
       if (t < row.notBefore || t > row.notAfter) return null;
-      // The row's DER is what we signed; comparing bytes proves both origin and integrity.
-      const der = Buffer.from(cert.toSchema().toBER());
-      return Buffer.compare(der, row.der) === 0 ? { serial } : null;
+      // The row's DER is what we signed; equal bytes prove both origin and integrity.
+      return row.der.equals(cert.der) ? { serial: row.serial } : null;
     },
 
-    refreshRa() {
+    /** Reissues the SCEP RA certificate when it nears expiry; true when it changed. */
+    rotateRaIfDue(): boolean {
+      if (!needsRenewal(ra)) return false;
       ra = ensureRa();
-      ca = load('ca')!;
-    },
-
-    get repo() {
-      return repo;
+      return true;
     },
   };
 }
 
 export type Ca = ReturnType<typeof createCa>;
-
-function hostsOf(cert: pkijs.Certificate): string[] {
-  const san = cert.extensions?.find((e) => e.extnID === OID.subjectAltName)?.parsedValue as pkijs.AltName | undefined;
-  return (san?.altNames ?? []).map((g) =>
-    g.type === 7 ? ipString(Buffer.from((g.value as asn1js.OctetString).valueBlock.valueHexView)) : String(g.value).toLowerCase(),
-  );
-}
-
-const isIp = (h: string) => /^\d+\.\d+\.\d+\.\d+$/.test(h) || h.includes(':');
 
 function ipBytes(ip: string): Buffer {
   if (!ip.includes(':')) return Buffer.from(ip.split('.').map(Number));
@@ -379,11 +338,6 @@ function ipBytes(ip: string): Buffer {
   return Buffer.from(groups.flatMap((g) => [(parseInt(g, 16) >> 8) & 0xff, parseInt(g, 16) & 0xff]));
 }
 
-function ipString(b: Buffer): string {
-  if (b.length === 4) return [...b].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < b.length; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
-}
+const hexBytes = (hex: string): Buffer => Buffer.from(hex.length % 2 ? '0' + hex : hex, 'hex');
 
 const pemChain = (...ders: Buffer[]): string => ders.map((d) => toPem('CERTIFICATE', d)).join('');

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gt, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../store/db.ts';
 import { certificates, pkiAuthorities, pkiCrls, scepChallenges } from './tables.ts';
 
@@ -7,6 +7,22 @@ export type CertificateRow = typeof certificates.$inferSelect;
 export type NewCertificate = typeof certificates.$inferInsert;
 
 export function createPkiRepo(db: Db) {
+  // Prepared once: these run on every enrollment, where building the query each time showed in profiles.
+  const byScepRequest = db.select().from(certificates).where(eq(certificates.scepRequestId, sql.placeholder('id'))).prepare();
+  const bySerial = db.select().from(certificates).where(eq(certificates.serial, sql.placeholder('serial'))).prepare();
+  const insertCert = db
+    .insert(certificates)
+    .values(
+      Object.fromEntries(Object.keys(getTableColumns(certificates)).map((k) => [k, sql.placeholder(k)])) as never,
+    )
+    .prepare();
+  const consume = db
+    .update(scepChallenges)
+    .set({ usedAt: sql`${sql.placeholder('now')}` })
+    .where(and(eq(scepChallenges.hash, sql.placeholder('hash')), isNull(scepChallenges.usedAt), gt(scepChallenges.expiresAt, sql.placeholder('now'))))
+    .returning({ id: scepChallenges.id })
+    .prepare();
+
   return {
     authority(name: AuthorityName) {
       return db.select().from(pkiAuthorities).where(eq(pkiAuthorities.name, name)).get();
@@ -22,13 +38,13 @@ export function createPkiRepo(db: Db) {
         .run();
     },
     insertCertificate(row: NewCertificate) {
-      db.insert(certificates).values(row).run();
+      insertCert.run({ status: 'valid', revokedAt: null, revocationReason: null, owner: null, scepTransactionId: null, scepRequestId: null, renewedFrom: null, ...row });
     },
-    certificate(serial: string) {
-      return db.select().from(certificates).where(eq(certificates.serial, serial)).get();
+    certificate(serial: string): CertificateRow | undefined {
+      return bySerial.get({ serial });
     },
-    certificateByScepRequest(scepRequestId: string) {
-      return db.select().from(certificates).where(eq(certificates.scepRequestId, scepRequestId)).get();
+    certificateByScepRequest(scepRequestId: string): CertificateRow | undefined {
+      return byScepRequest.get({ id: scepRequestId });
     },
     /** The newest certificate issued for a transaction and key (CertPoll). */
     certificateByScepTransaction(transactionId: string, publicKeySha256: string) {
@@ -85,13 +101,7 @@ export function createPkiRepo(db: Db) {
     },
     /** Marks a live challenge used; false when it is unknown, used or expired. Atomic in SQLite. */
     consumeChallenge(hash: string, now: number): string | null {
-      const row = db
-        .update(scepChallenges)
-        .set({ usedAt: now })
-        .where(and(eq(scepChallenges.hash, hash), isNull(scepChallenges.usedAt), gt(scepChallenges.expiresAt, now)))
-        .returning({ id: scepChallenges.id })
-        .get();
-      return row?.id ?? null;
+      return consume.get({ hash, now })?.id ?? null;
     },
     recordChallengeUse(id: string, serial: string) {
       db.update(scepChallenges).set({ usedBySerial: serial }).where(eq(scepChallenges.id, id)).run();

@@ -1,7 +1,8 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { derSequence } from './der.ts';
+import { subjectPublicKeyBits } from './cert-info.ts';
+import { derSequence, tlv } from './der.ts';
 
 pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: crypto.webcrypto as unknown as pkijs.CryptoEngineParameters['crypto'] }));
 
@@ -20,52 +21,33 @@ export const OID = {
   subjectAltName: '2.5.29.17',
   crlDistributionPoints: '2.5.29.31',
   crlNumber: '2.5.29.20',
+  crlReason: '2.5.29.21',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
 } as const;
 
-const shortNames: Record<string, string> = {
-  [OID.commonName]: 'CN',
-  [OID.organization]: 'O',
-  [OID.organizationalUnit]: 'OU',
-  [OID.country]: 'C',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '1.2.840.113549.1.9.1': 'emailAddress',
-  '0.9.2342.19200300.100.1.1': 'UID',
-};
-
-/** A distinguished name with one attribute per RDN (pkijs would put them all in one multi-valued RDN). */
-export function makeName(parts: Array<[oid: string, value: string]>): pkijs.RelativeDistinguishedNames {
-  const seq = new asn1js.Sequence({
-    value: parts.map(
-      ([type, value]) =>
-        new asn1js.Set({
-          value: [
-            new pkijs.AttributeTypeAndValue({
-              type,
-              value: type === OID.country ? new asn1js.PrintableString({ value }) : new asn1js.Utf8String({ value }),
-            }).toSchema(),
-          ],
-        }),
-    ),
-  });
-  return pkijs.RelativeDistinguishedNames.fromBER(seq.toBER());
+const oidCache = new Map<string, Buffer>();
+/** DER of an OBJECT IDENTIFIER, cached: the same dozen OIDs go into every message. */
+export function oid(value: string): Buffer {
+  let der = oidCache.get(value);
+  if (!der) {
+    der = Buffer.from(new asn1js.ObjectIdentifier({ value }).toBER());
+    oidCache.set(value, der);
+  }
+  return der;
 }
 
-export function nameToString(name: pkijs.RelativeDistinguishedNames): string {
-  return name.typesAndValues
-    .map((tv) => `${shortNames[tv.type] ?? tv.type}=${(tv.value.valueBlock as { value?: unknown }).value ?? ''}`)
-    .join(', ');
-}
+export const NULL = Buffer.of(0x05, 0x00);
+export const algorithmId = (algorithm: string, params: Buffer | null = NULL): Buffer =>
+  params ? derSequence(oid(algorithm), params) : derSequence(oid(algorithm));
+const SHA256_WITH_RSA = algorithmId(OID.sha256WithRSA);
 
-export function commonNameOf(name: pkijs.RelativeDistinguishedNames): string | undefined {
-  const v = name.typesAndValues.find((tv) => tv.type === OID.commonName)?.value.valueBlock as { value?: unknown } | undefined;
-  return typeof v?.value === 'string' ? v.value : undefined;
+/** A distinguished name, one attribute per RDN, as DER. */
+export function makeName(parts: Array<[oid: string, value: string]>): Buffer {
+  return derSequence(
+    ...parts.map(([type, value]) => tlv(0x31, derSequence(oid(type), tlv(type === OID.country ? 0x13 : 0x0c, Buffer.from(value, 'utf8'))))),
+  );
 }
-
-export const algorithm = (algorithmId: string, params: asn1js.AsnType | null = new asn1js.Null()) =>
-  new pkijs.AlgorithmIdentifier(params ? { algorithmId, algorithmParams: params } : { algorithmId });
 
 export function randomSerial(): Buffer {
   // 128 random bits, top bit cleared so the INTEGER stays positive without a leading zero byte.
@@ -74,31 +56,19 @@ export function randomSerial(): Buffer {
   return s;
 }
 
-export const serialHex = (cert: pkijs.Certificate): string =>
-  Buffer.from(cert.serialNumber.valueBlock.valueHexView).toString('hex').replace(/^(00)+(?=.)/, '');
-
-export function parseCertificate(der: Uint8Array): pkijs.Certificate {
-  return pkijs.Certificate.fromBER(der);
-}
-
-export const spkiDer = (cert: pkijs.Certificate | pkijs.CertificationRequest): Buffer =>
-  Buffer.from(
-    (cert instanceof pkijs.Certificate ? cert.subjectPublicKeyInfo : cert.subjectPublicKeyInfo).toSchema().toBER(),
-  );
-
 export const sha256Hex = (data: Uint8Array): string => crypto.createHash('sha256').update(data).digest('hex');
 
-/** SubjectKeyIdentifier as RFC 5280 method 1: SHA-1 of the subjectPublicKey BIT STRING contents. */
-export function keyIdentifier(spki: pkijs.PublicKeyInfo): Buffer {
-  return crypto.createHash('sha1').update(spki.subjectPublicKey.valueBlock.valueHexView).digest();
+export function keyIdentifier(spkiDer: Buffer): Buffer {
+  return crypto.createHash('sha1').update(subjectPublicKeyBits(spkiDer)).digest();
 }
 
-export function ext(extnID: string, critical: boolean, value: asn1js.AsnType | pkijs.PkiObject): pkijs.Extension {
-  const schema = value instanceof pkijs.PkiObject ? value.toSchema() : value;
-  return new pkijs.Extension({ extnID, critical, extnValue: schema.toBER(false) });
+/** DER of an Extension; `value` is the extnValue contents (a DER value, from bytes or an asn1js/pkijs object). */
+export function extension(extnID: string, critical: boolean, value: Buffer | asn1js.AsnType | pkijs.PkiObject): Buffer {
+  const der = Buffer.isBuffer(value) ? value : Buffer.from((value instanceof pkijs.PkiObject ? value.toSchema() : value).toBER(false));
+  return derSequence(oid(extnID), ...(critical ? [Buffer.of(0x01, 0x01, 0xff)] : []), tlv(0x04, der));
 }
 
-export function keyUsage(bits: { digitalSignature?: boolean; keyEncipherment?: boolean; keyCertSign?: boolean; cRLSign?: boolean }): asn1js.BitString {
+export function keyUsage(bits: { digitalSignature?: boolean; keyEncipherment?: boolean; keyCertSign?: boolean; cRLSign?: boolean }): Buffer {
   // KeyUsage bit 0 is the most significant bit of the first byte.
   let b = 0;
   if (bits.digitalSignature) b |= 0x80;
@@ -107,48 +77,58 @@ export function keyUsage(bits: { digitalSignature?: boolean; keyEncipherment?: b
   if (bits.cRLSign) b |= 0x02;
   let unused = 0;
   while (unused < 7 && !(b & (1 << unused))) unused++;
-  return new asn1js.BitString({ valueHex: Uint8Array.of(b).buffer, unusedBits: unused });
+  return tlv(0x03, Buffer.of(unused, b));
 }
+
+export const basicConstraints = (ca: boolean): Buffer => (ca ? derSequence(Buffer.of(0x01, 0x01, 0xff)) : derSequence());
+export const extKeyUsage = (...purposes: string[]): Buffer => derSequence(...purposes.map(oid));
+export const authorityKeyId = (keyId: Buffer): Buffer => derSequence(tlv(0x80, keyId));
+export const subjectKeyId = (keyId: Buffer): Buffer => tlv(0x04, keyId);
+/** CRLDistributionPoints with one full-name URI. */
+export const crlDistributionPoint = (uri: string): Buffer => derSequence(derSequence(tlv(0xa0, tlv(0xa0, tlv(0x86, Buffer.from(uri, 'ascii'))))));
+
+/** UTCTime through 2049, GeneralizedTime after (RFC 5280 4.1.2.5). */
+export function timeDer(d: Date): Buffer {
+  const iso = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
+  return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(iso.slice(2), 'ascii')) : tlv(0x18, Buffer.from(iso, 'ascii'));
+}
+
+export const integer = (unsigned: Buffer): Buffer => tlv(0x02, unsigned[0]! & 0x80 ? Buffer.concat([Buffer.of(0), unsigned]) : unsigned);
 
 export interface CertificateSpec {
   serial: Buffer;
-  subject: pkijs.RelativeDistinguishedNames;
-  issuer: pkijs.RelativeDistinguishedNames;
+  subject: Buffer;
+  issuer: Buffer;
   notBefore: Date;
   notAfter: Date;
-  publicKey: pkijs.PublicKeyInfo;
-  extensions: pkijs.Extension[];
+  spki: Buffer;
+  extensions: Buffer[];
   signingKey: KeyObject;
 }
 
-/** Builds and signs (sha256WithRSAEncryption) an X.509 v3 certificate; returns its DER. */
+/**
+ * Builds and signs (sha256WithRSAEncryption) an X.509 v3 certificate from DER parts. Written
+ * as byte assembly because it runs once per enrollment, where pkijs objects cost milliseconds.
+ */
 export function buildCertificate(spec: CertificateSpec): Buffer {
-  const cert = new pkijs.Certificate();
-  cert.version = 2;
-  cert.serialNumber = new asn1js.Integer({ valueHex: spec.serial });
-  cert.signature = algorithm(OID.sha256WithRSA);
-  cert.signatureAlgorithm = cert.signature;
-  cert.issuer = spec.issuer;
-  cert.subject = spec.subject;
-  cert.notBefore = new pkijs.Time({ type: 0, value: spec.notBefore });
-  cert.notAfter = new pkijs.Time({ type: spec.notAfter.getUTCFullYear() >= 2050 ? 1 : 0, value: spec.notAfter });
-  cert.subjectPublicKeyInfo = spec.publicKey;
-  cert.extensions = spec.extensions;
-  const tbs = Buffer.from(cert.encodeTBS().toBER());
+  const tbs = derSequence(
+    tlv(0xa0, Buffer.of(0x02, 0x01, 0x02)),
+    integer(spec.serial),
+    SHA256_WITH_RSA,
+    spec.issuer,
+    derSequence(timeDer(spec.notBefore), timeDer(spec.notAfter)),
+    spec.subject,
+    spec.spki,
+    ...(spec.extensions.length ? [tlv(0xa3, derSequence(...spec.extensions))] : []),
+  );
   return signWrap(tbs, spec.signingKey);
 }
 
 /** SEQUENCE { tbs, sha256WithRSAEncryption, BIT STRING signature }: the shape of certificates and CRLs alike. */
 export function signWrap(tbs: Buffer, key: KeyObject): Buffer {
   const signature = crypto.sign('sha256', tbs, key);
-  const alg = Buffer.from(algorithm(OID.sha256WithRSA).toSchema().toBER());
-  const bits = Buffer.from(new asn1js.BitString({ valueHex: signature }).toBER());
-  return derSequence(tbs, alg, bits);
+  return derSequence(tbs, SHA256_WITH_RSA, tlv(0x03, Buffer.of(0), signature));
 }
 
 export const toPem = (label: string, der: Uint8Array): string =>
   `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
-
-export function publicKeyOf(cert: pkijs.Certificate | pkijs.CertificationRequest): KeyObject {
-  return crypto.createPublicKey({ key: spkiDer(cert), format: 'der', type: 'spki' });
-}

@@ -4,11 +4,12 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { certInfo, type CertInfo } from '../../src/pki/cert-info.ts';
 import { derSequence } from '../../src/pki/der.ts';
 import { CMS_OID, MessageType, SCEP_OID } from '../../src/pki/scep/constants.ts';
 import { makeRecipient, openEnvelope, sealEnvelope } from '../../src/pki/scep/envelope.ts';
 import { makeSigner, parsePkiMessage, scepAttribute, signPkiMessage, type Signer } from '../../src/pki/scep/pki-message.ts';
-import { OID, algorithm, buildCertificate, makeName, parseCertificate, randomSerial } from '../../src/pki/x509.ts';
+import { OID, buildCertificate, integer, makeName, randomSerial } from '../../src/pki/x509.ts';
 
 export interface Device {
   key: KeyObject;
@@ -19,7 +20,7 @@ export interface Device {
 }
 
 export function newDevice(bits = 2048, keyPair = crypto.generateKeyPairSync('rsa', { modulusLength: bits })): Device {
-  const spki = pkijs.PublicKeyInfo.fromBER(keyPair.publicKey.export({ type: 'spki', format: 'der' }));
+  const spkiDer = keyPair.publicKey.export({ type: 'spki', format: 'der' });
   const name = makeName([[OID.commonName, 'SCEP SIGNER']]);
   const der = buildCertificate({
     serial: randomSerial(),
@@ -27,15 +28,15 @@ export function newDevice(bits = 2048, keyPair = crypto.generateKeyPairSync('rsa
     issuer: name,
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 3_600_000),
-    publicKey: spki,
+    spki: spkiDer,
     extensions: [],
     signingKey: keyPair.privateKey,
   });
-  return { key: keyPair.privateKey, publicKey: keyPair.publicKey, spki, selfSigned: makeSigner(der, parseCertificate(der), keyPair.privateKey) };
+  return { key: keyPair.privateKey, publicKey: keyPair.publicKey, spki: pkijs.PublicKeyInfo.fromBER(spkiDer), selfSigned: makeSigner(der, keyPair.privateKey) };
 }
 
 /** A signer from a certificate the server issued (for renewals). */
-export const issuedSigner = (device: Device, certDer: Buffer): Signer => makeSigner(certDer, parseCertificate(certDer), device.key);
+export const issuedSigner = (device: Device, certDer: Buffer): Signer => makeSigner(certDer, device.key);
 
 export function buildCsr(
   device: Device,
@@ -43,7 +44,10 @@ export function buildCsr(
 ): Buffer {
   const csr = new pkijs.CertificationRequest();
   csr.version = 0;
-  csr.subject = opts.emptySubject ? new pkijs.RelativeDistinguishedNames() : makeName([[OID.organization, 'Test'], [OID.commonName, opts.cn]]);
+  // pkijs encodes the request: an encoder independent of the server's DER reader.
+  csr.subject = opts.emptySubject
+    ? new pkijs.RelativeDistinguishedNames()
+    : pkijs.RelativeDistinguishedNames.fromBER(makeName([[OID.organization, 'Test'], [OID.commonName, opts.cn]]));
   csr.subjectPublicKeyInfo = device.spki;
   csr.attributes = [];
   if (opts.challenge !== undefined) {
@@ -52,7 +56,7 @@ export function buildCsr(
     csr.attributes.push(new pkijs.Attribute({ type: CMS_OID.challengePassword, values: [value] }));
   }
   const digest = opts.sigDigest ?? 'sha256';
-  csr.signatureAlgorithm = algorithm(digest === 'sha1' ? '1.2.840.113549.1.1.5' : OID.sha256WithRSA);
+  csr.signatureAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: digest === 'sha1' ? '1.2.840.113549.1.1.5' : OID.sha256WithRSA, algorithmParams: new asn1js.Null() });
   const tbs = Buffer.from((csr as unknown as { encodeTBS(): asn1js.Sequence }).encodeTBS().toBER());
   const sig = crypto.sign(digest, tbs, device.key);
   if (opts.corruptSignature) sig[10]! ^= 0xff;
@@ -61,7 +65,7 @@ export function buildCsr(
 
 export interface RequestOptions {
   signer: Signer;
-  recipient: pkijs.Certificate;
+  recipient: CertInfo;
   messageType: string;
   payload: Buffer;
   transactionId?: string;
@@ -83,11 +87,10 @@ export function pkiRequest(o: RequestOptions): { der: Buffer; transactionId: str
   return { der, transactionId, senderNonce };
 }
 
-export const issuerAndSerialPayload = (issuer: pkijs.Certificate, serialHex: string): Buffer =>
-  derSequence(Buffer.from(issuer.subject.toSchema().toBER()), Buffer.from(new asn1js.Integer({ valueHex: Buffer.from(serialHex.padStart(serialHex.length + (serialHex.length % 2), '0'), 'hex') }).toBER()));
+export const issuerAndSerialPayload = (issuer: CertInfo, serialHex: string): Buffer =>
+  derSequence(issuer.subjectDer, integer(Buffer.from(serialHex.length % 2 ? '0' + serialHex : serialHex, 'hex')));
 
-export const issuerAndSubjectPayload = (issuer: pkijs.Certificate, subject: pkijs.RelativeDistinguishedNames): Buffer =>
-  derSequence(Buffer.from(issuer.subject.toSchema().toBER()), Buffer.from(subject.toSchema().toBER()));
+export const issuerAndSubjectPayload = (issuer: CertInfo, subjectDer: Buffer): Buffer => derSequence(issuer.subjectDer, subjectDer);
 
 export interface CertRep {
   status: string;
@@ -106,10 +109,10 @@ function attr(si: pkijs.SignerInfo, type: string): asn1js.AsnType | undefined {
 const str = (v: asn1js.AsnType | undefined) => (v as { valueBlock: { value: string } } | undefined)?.valueBlock.value;
 
 /** Verifies a CertRep's signature against `ra`, and opens its envelope with the device key. */
-export function readCertRep(der: Buffer, ra: pkijs.Certificate, requester: Signer): CertRep {
+export function readCertRep(der: Buffer, ra: CertInfo, requester: Signer): CertRep {
   const { request, failure } = parsePkiMessage(der);
   if (failure) throw new Error(`CertRep does not verify: ${failure.reason}`);
-  if (!Buffer.from(request.signer.subjectPublicKeyInfo.toSchema().toBER()).equals(Buffer.from(ra.subjectPublicKeyInfo.toSchema().toBER()))) throw new Error('CertRep is not signed by the RA');
+  if (!request.signer.spkiDer.equals(ra.spkiDer)) throw new Error('CertRep is not signed by the RA');
   const sd = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(der).content });
   const si = sd.signerInfos[0]!;
   const rep: CertRep = {
@@ -131,13 +134,20 @@ export function readCertRep(der: Buffer, ra: pkijs.Certificate, requester: Signe
   return rep;
 }
 
-export async function getCaCerts(baseUrl: string): Promise<{ ra: pkijs.Certificate; ca: pkijs.Certificate; raDer: Buffer; caDer: Buffer }> {
+/** GetCACert, read with pkijs; `ra` is the RA, or the CA itself for servers that have no RA. */
+export async function getCaCerts(baseUrl: string): Promise<{ ra: CertInfo; ca: CertInfo; raDer: Buffer; caDer: Buffer }> {
   const der = Buffer.from(await (await fetch(`${baseUrl}/scep?operation=GetCACert`)).arrayBuffer());
-  const sd = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(der).content });
-  const certs = (sd.certificates ?? []) as pkijs.Certificate[];
-  const ca = certs.find((c) => c.subject.isEqual(c.issuer))!;
-  const ra = certs.find((c) => c !== ca)!;
-  return { ra, ca, raDer: Buffer.from(ra.toSchema().toBER()), caDer: Buffer.from(ca.toSchema().toBER()) };
+  let ders: Buffer[];
+  try {
+    const sd = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(der).content });
+    ders = ((sd.certificates ?? []) as pkijs.Certificate[]).map((c) => Buffer.from(c.toSchema().toBER()));
+  } catch {
+    ders = [der]; // a single DER certificate (application/x-x509-ca-cert)
+  }
+  const infos = ders.map(certInfo);
+  const ca = infos.find((c) => c.issuerDer.equals(c.subjectDer))!;
+  const ra = infos.find((c) => c !== ca) ?? ca;
+  return { ra, ca, raDer: ra.der, caDer: ca.der };
 }
 
 export async function postPki(baseUrl: string, der: Buffer): Promise<Response> {

@@ -1,73 +1,77 @@
 import crypto from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import { children, content, expect, oidString, raw, readDer, stringValue } from '../der-reader.ts';
 import { OID } from '../x509.ts';
 import { CMS_OID, FailInfo, SIGNATURE_DIGESTS } from './constants.ts';
 import { ScepFailure } from './failure.ts';
 
 export interface ParsedCsr {
-  csr: pkijs.CertificationRequest;
+  /** Name DER. */
+  subject: Buffer;
+  /** SubjectPublicKeyInfo DER. */
+  spki: Buffer;
   challenge: string | undefined;
-  subjectAltName: pkijs.Extension | undefined;
-  publicKeyDer: Buffer;
+  /** The subjectAltName Extension DER from the extensionRequest, if any. */
+  subjectAltName: Buffer | undefined;
 }
 
-const EC_CURVES = new Set(['1.2.840.10045.3.1.7', '1.3.132.0.34']);
+const EC_CURVES = new Set(['prime256v1', 'secp384r1']);
+const ECDSA_DIGESTS: Record<string, string> = { '1.2.840.10045.4.3.2': 'sha256', '1.2.840.10045.4.3.3': 'sha384' };
+
+function structure(der: Buffer) {
+  try {
+    const [info, alg, sig] = children(expect(readDer(der), 0x30, 'CertificationRequest'));
+    const [version, subject, spki, attrs] = children(expect(info, 0x30, 'CertificationRequestInfo'));
+    expect(version, 0x02, 'version');
+    return {
+      tbs: raw(info!),
+      subject: raw(expect(subject, 0x30, 'subject')),
+      spki: raw(expect(spki, 0x30, 'subjectPKInfo')),
+      attrs: attrs?.tag === 0xa0 ? children(attrs) : [],
+      sigAlg: oidString(children(expect(alg, 0x30, 'signatureAlgorithm'))[0]!),
+      signature: content(expect(sig, 0x03, 'signature')).subarray(1),
+    };
+  } catch {
+    throw new ScepFailure(FailInfo.badRequest, 'the envelope does not hold a PKCS#10 certificate request with a public key');
+  }
+}
 
 /** Parses a PKCS#10 request from a PKCSReq/RenewalReq, checks its proof of possession and key. */
-export function parseCsr(der: Uint8Array): ParsedCsr {
-  let csr: pkijs.CertificationRequest;
-  try {
-    csr = pkijs.CertificationRequest.fromBER(der);
-  } catch {
-    throw new ScepFailure(FailInfo.badRequest, 'the envelope does not hold a PKCS#10 certificate request');
-  }
-  const spki = csr.subjectPublicKeyInfo;
-  let publicKeyDer: Buffer;
+export function parseCsr(der: Buffer): ParsedCsr {
+  const csr = structure(der);
   let key: crypto.KeyObject;
   try {
-    publicKeyDer = Buffer.from(spki.toSchema().toBER());
-    key = crypto.createPublicKey({ key: publicKeyDer, format: 'der', type: 'spki' });
+    key = crypto.createPublicKey({ key: csr.spki, format: 'der', type: 'spki' });
   } catch {
     throw new ScepFailure(FailInfo.badRequest, 'the certificate request has no usable public key');
   }
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'rsa') {
     if ((details.modulusLength ?? 0) < 2048) throw new ScepFailure(FailInfo.badAlg, 'RSA keys must be at least 2048 bits');
-  } else if (key.asymmetricKeyType !== 'ec' || !details.namedCurve || !EC_CURVES.has(curveOid(details.namedCurve))) {
+  } else if (key.asymmetricKeyType !== 'ec' || !EC_CURVES.has(details.namedCurve ?? '')) {
     throw new ScepFailure(FailInfo.badAlg, `unsupported key type ${key.asymmetricKeyType ?? 'unknown'}`);
   }
-  const sigAlg = csr.signatureAlgorithm.algorithmId;
-  const digest = SIGNATURE_DIGESTS[sigAlg] ?? ECDSA_DIGESTS[sigAlg];
-  if (!digest) throw new ScepFailure(FailInfo.badAlg, `unsupported CSR signature algorithm ${sigAlg}`);
-  const ok = crypto.verify(digest, Buffer.from(csr.tbsView), key, Buffer.from(csr.signatureValue.valueBlock.valueHexView));
-  if (!ok) throw new ScepFailure(FailInfo.badMessageCheck, 'the certificate request signature does not verify');
-  if (csr.subject.typesAndValues.length === 0) throw new ScepFailure(FailInfo.badRequest, 'the certificate request has an empty subject');
+  const digest = SIGNATURE_DIGESTS[csr.sigAlg] ?? ECDSA_DIGESTS[csr.sigAlg];
+  if (!digest) throw new ScepFailure(FailInfo.badAlg, `unsupported CSR signature algorithm ${csr.sigAlg}`);
+  if (!crypto.verify(digest, csr.tbs, key, csr.signature)) throw new ScepFailure(FailInfo.badMessageCheck, 'the certificate request signature does not verify');
+  if (!children(readDer(csr.subject)).some((rdn) => children(rdn).length > 0)) throw new ScepFailure(FailInfo.badRequest, 'the certificate request has an empty subject');
 
   let challenge: string | undefined;
-  let subjectAltName: pkijs.Extension | undefined;
-  for (const attr of csr.attributes ?? []) {
-    if (attr.type === CMS_OID.challengePassword) {
-      // PrintableString or UTF8String (a DirectoryString), depending on the client.
-      const v = (attr.values[0] as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
-      if (typeof v === 'string') challenge = v;
-    } else if (attr.type === CMS_OID.extensionRequest) {
-      try {
-        const exts = new pkijs.Extensions({ schema: attr.values[0] as asn1js.Sequence });
-        subjectAltName = exts.extensions.find((e) => e.extnID === OID.subjectAltName);
-      } catch {
-        throw new ScepFailure(FailInfo.badRequest, 'the extensionRequest attribute is malformed');
+  let subjectAltName: Buffer | undefined;
+  try {
+    for (const attr of csr.attrs) {
+      const [type, values] = children(attr);
+      const first = children(expect(values, 0x31, 'values'))[0];
+      const oid = oidString(type!);
+      // challengePassword is a DirectoryString: PrintableString or UTF8String, depending on the client.
+      if (oid === CMS_OID.challengePassword && first) challenge = stringValue(first);
+      if (oid === CMS_OID.extensionRequest && first) {
+        subjectAltName = children(first)
+          .filter((e) => oidString(children(e)[0]!) === OID.subjectAltName)
+          .map(raw)[0];
       }
     }
+  } catch {
+    throw new ScepFailure(FailInfo.badRequest, 'the certificate request attributes are malformed');
   }
-  return { csr, challenge, subjectAltName, publicKeyDer };
-}
-
-const ECDSA_DIGESTS: Record<string, string> = {
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-};
-
-function curveOid(name: string): string {
-  return name === 'prime256v1' ? '1.2.840.10045.3.1.7' : name === 'secp384r1' ? '1.3.132.0.34' : name;
+  return { subject: csr.subject, spki: csr.spki, challenge, subjectAltName };
 }

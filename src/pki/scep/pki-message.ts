@@ -1,9 +1,9 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import { certInfo, publicKeyOf, type CertInfo } from '../cert-info.ts';
 import { derSequence, derSetOf, tlv } from '../der.ts';
+import { children, content, DerError, expect, octetString, oidString, raw, readDer, stringValue, type Tlv } from '../der-reader.ts';
+import { NULL, algorithmId, oid, timeDer } from '../x509.ts';
 import { CMS_OID, DIGESTS, FailInfo, MessageType, PkiStatus, SCEP_OID, SHA256_OID, SIGNATURE_DIGESTS, type FailInfoValue } from './constants.ts';
-import { issuerAndSerial, octets, oid } from './envelope.ts';
 import { ScepFailure } from './failure.ts';
 
 /** A request we could read enough of to answer with a CertRep. */
@@ -13,7 +13,7 @@ export interface PkiRequest {
   /** The transactionID attribute value exactly as sent, echoed back byte for byte. */
   transactionIdDer: Buffer;
   senderNonce: Buffer;
-  signer: pkijs.Certificate;
+  signer: CertInfo;
   /** The pkcsPKIEnvelope (ContentInfo DER); empty when the client sent none. */
   envelope: Buffer;
 }
@@ -21,102 +21,136 @@ export interface PkiRequest {
 /** Unreadable at the level where a CertRep could be addressed: answered with a bare 400. */
 export class MalformedMessage extends Error {}
 
-function attrValue(attrs: pkijs.Attribute[], type: string): asn1js.AsnType | undefined {
-  return attrs.find((a) => a.type === type)?.values[0] as asn1js.AsnType | undefined;
+interface SignerInfo {
+  sid: Tlv;
+  digestAlg: string;
+  signedAttrs: Tlv;
+  attrs: Map<string, Tlv>;
+  signatureAlg: string;
+  signature: Buffer;
 }
 
-function stringValue(v: asn1js.AsnType | undefined): string | undefined {
-  const s = (v as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
-  return typeof s === 'string' ? s : undefined;
+/** Attributes by type, first value each (SCEP attributes are single-valued). */
+function attributes(signedAttrs: Tlv): Map<string, Tlv> {
+  const out = new Map<string, Tlv>();
+  for (const a of children(signedAttrs)) {
+    const [type, values] = children(expect(a, 0x30, 'Attribute'));
+    const first = children(expect(values, 0x31, 'AttributeValues'))[0];
+    if (type && first) out.set(oidString(type), first);
+  }
+  return out;
+}
+
+function readSignedData(der: Buffer): { eContent: Buffer | null; certs: Tlv[]; signer: SignerInfo } {
+  const ci = children(expect(readDer(der), 0x30, 'ContentInfo'));
+  if (!ci[0] || oidString(ci[0]) !== CMS_OID.signedData) throw new DerError('not SignedData');
+  const sd = children(expect(children(expect(ci[1], 0xa0, 'content'))[0], 0x30, 'SignedData'));
+  let i = 2; // version, digestAlgorithms
+  const encap = children(expect(sd[i++], 0x30, 'EncapsulatedContentInfo'));
+  const eContent = encap[1] ? octetString(children(expect(encap[1], 0xa0, 'eContent'))[0]!) : null;
+  const certs = sd[i]?.tag === 0xa0 ? children(sd[i++]!) : [];
+  if (sd[i]?.tag === 0xa1) i++; // crls
+  const signerInfos = children(expect(sd[i], 0x31, 'SignerInfos'));
+  const si = children(expect(signerInfos[0], 0x30, 'SignerInfo'));
+  let j = 1; // version
+  const sid = si[j++]!;
+  const digestAlg = oidString(children(expect(si[j++], 0x30, 'digestAlgorithm'))[0]!);
+  const signedAttrs = expect(si[j++], 0xa0, 'signedAttrs');
+  const signatureAlg = oidString(children(expect(si[j++], 0x30, 'signatureAlgorithm'))[0]!);
+  const signature = content(expect(si[j], 0x04, 'signature'));
+  return { eContent, certs, signer: { sid, digestAlg, signedAttrs, attrs: attributes(signedAttrs), signatureAlg, signature } };
+}
+
+/** The certificate the SignerInfo names (by issuer and serial, or subject key identifier). */
+function findSigner(certs: CertInfo[], sid: Tlv): CertInfo | undefined {
+  if (sid.tag === 0x30) {
+    const [issuer, serial] = children(sid);
+    if (!issuer || !serial) return undefined;
+    const issuerDer = raw(issuer);
+    const serialDer = raw(serial);
+    return certs.find((c) => c.issuerDer.equals(issuerDer) && c.serialDer.equals(serialDer));
+  }
+  if (sid.tag === 0x80) {
+    const keyId = content(sid);
+    return certs.find((c) => c.extensions.get('2.5.29.14')?.value.subarray(2).equals(keyId));
+  }
+  return undefined;
 }
 
 /**
  * Parses and authenticates a pkiMessage: the SignedData structure, its signer certificate, the
  * SCEP attributes and the signature over them. Throws MalformedMessage when there is no
- * transaction to answer, ScepFailure (with the request attached) when there is.
+ * transaction to answer; returns a ScepFailure beside the request when there is.
  */
-export function parsePkiMessage(der: Uint8Array): { request: PkiRequest; failure?: ScepFailure } {
-  let sd: pkijs.SignedData;
+export function parsePkiMessage(body: Uint8Array): { request: PkiRequest; failure?: ScepFailure } {
+  let parsed: ReturnType<typeof readSignedData>;
+  let certs: CertInfo[];
   try {
-    const ci = pkijs.ContentInfo.fromBER(der);
-    if (ci.contentType !== CMS_OID.signedData) throw new Error();
-    sd = new pkijs.SignedData({ schema: ci.content });
-  } catch {
-    throw new MalformedMessage('body is not a CMS SignedData');
+    parsed = readSignedData(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    certs = parsed.certs.filter((c) => c.tag === 0x30).map((c) => certInfo(raw(c)));
+  } catch (e) {
+    throw new MalformedMessage(`not a SCEP SignedData (${(e as Error).message})`);
   }
-  const si = sd.signerInfos[0];
-  if (!si || !si.signedAttrs) throw new MalformedMessage('SignedData has no signer with signed attributes');
-  const attrs = si.signedAttrs.attributes;
-  const transactionIdValue = attrValue(attrs, SCEP_OID.transactionID);
-  const transactionId = stringValue(transactionIdValue);
-  const nonceValue = attrValue(attrs, SCEP_OID.senderNonce);
-  const messageType = stringValue(attrValue(attrs, SCEP_OID.messageType));
-  if (!transactionId || !(nonceValue instanceof asn1js.OctetString) || !messageType) {
-    throw new MalformedMessage('transactionID, senderNonce or messageType missing');
-  }
-  const certs = (sd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
-  const sid = si.sid;
-  const signer =
-    certs.find((c) => sid instanceof pkijs.IssuerAndSerialNumber && c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber)) ??
-    (certs.length === 1 ? certs[0] : undefined);
+  const { signer: si } = parsed;
+  const tid = si.attrs.get(SCEP_OID.transactionID);
+  const nonce = si.attrs.get(SCEP_OID.senderNonce);
+  const type = si.attrs.get(SCEP_OID.messageType);
+  const transactionId = tid && stringValue(tid);
+  const messageType = type && stringValue(type);
+  if (!transactionId || !nonce || nonce.tag !== 0x04 || !messageType) throw new MalformedMessage('transactionID, senderNonce or messageType missing');
+  const signer = findSigner(certs, si.sid) ?? (certs.length === 1 ? certs[0] : undefined);
   if (!signer) throw new MalformedMessage('the signer certificate is not in the message');
 
-  const eContent = sd.encapContentInfo.eContent;
   const request: PkiRequest = {
     messageType,
     transactionId,
-    transactionIdDer: Buffer.from(transactionIdValue!.toBER()),
-    senderNonce: Buffer.from(nonceValue.valueBlock.valueHexView),
+    transactionIdDer: raw(tid),
+    senderNonce: content(nonce),
     signer,
-    envelope: eContent ? octets(eContent) : Buffer.alloc(0),
+    envelope: parsed.eContent ?? Buffer.alloc(0),
   };
   const failure = verifySignature(si, signer, request.envelope);
   return failure ? { request, failure } : { request };
 }
 
-function verifySignature(si: pkijs.SignerInfo, signer: pkijs.Certificate, content: Buffer): ScepFailure | undefined {
-  const digest = DIGESTS[si.digestAlgorithm.algorithmId];
-  const sigAlg = si.signatureAlgorithm.algorithmId;
-  if (!digest) return new ScepFailure(FailInfo.badAlg, `unsupported digest ${si.digestAlgorithm.algorithmId}`);
-  if (sigAlg !== CMS_OID.rsaEncryption && SIGNATURE_DIGESTS[sigAlg] !== digest) {
-    return new ScepFailure(FailInfo.badAlg, `unsupported signature algorithm ${sigAlg}`);
+function verifySignature(si: SignerInfo, signer: CertInfo, eContent: Buffer): ScepFailure | undefined {
+  const digest = DIGESTS[si.digestAlg];
+  if (!digest) return new ScepFailure(FailInfo.badAlg, `unsupported digest ${si.digestAlg}`);
+  if (si.signatureAlg !== CMS_OID.rsaEncryption && SIGNATURE_DIGESTS[si.signatureAlg] !== digest) {
+    return new ScepFailure(FailInfo.badAlg, `unsupported signature algorithm ${si.signatureAlg}`);
   }
-  const md = attrValue(si.signedAttrs!.attributes, CMS_OID.messageDigest);
-  if (!(md instanceof asn1js.OctetString)) return new ScepFailure(FailInfo.badMessageCheck, 'messageDigest attribute missing');
-  const actual = crypto.createHash(digest).update(content).digest();
-  if (!actual.equals(Buffer.from(md.valueBlock.valueHexView))) return new ScepFailure(FailInfo.badMessageCheck, 'messageDigest does not match the content');
-  // The signature covers the DER of the attributes with the SET OF tag, not the [0] IMPLICIT tag.
-  const signed = Buffer.from(si.signedAttrs!.encodedValue);
+  const md = si.attrs.get(CMS_OID.messageDigest);
+  if (!md || md.tag !== 0x04) return new ScepFailure(FailInfo.badMessageCheck, 'messageDigest attribute missing');
+  if (!crypto.createHash(digest).update(eContent).digest().equals(content(md))) {
+    return new ScepFailure(FailInfo.badMessageCheck, 'messageDigest does not match the content');
+  }
+  // The signature covers the attributes' DER with the SET OF tag, not the [0] IMPLICIT tag.
+  const signed = Buffer.from(raw(si.signedAttrs));
   signed[0] = 0x31;
-  let ok = false;
   try {
-    const key = crypto.createPublicKey({ key: Buffer.from(signer.subjectPublicKeyInfo.toSchema().toBER()), format: 'der', type: 'spki' });
-    ok = crypto.verify(digest, signed, key, Buffer.from(si.signature.valueBlock.valueHexView));
+    const key = publicKeyOf(signer);
+    if (key.asymmetricKeyType !== 'rsa') return new ScepFailure(FailInfo.badAlg, 'only RSA signer keys are supported');
+    return crypto.verify(digest, signed, key, si.signature) ? undefined : new ScepFailure(FailInfo.badMessageCheck, 'signature does not verify');
   } catch {
     return new ScepFailure(FailInfo.badAlg, 'the signer key is not usable');
   }
-  return ok ? undefined : new ScepFailure(FailInfo.badMessageCheck, 'signature does not verify');
 }
 
 const attribute = (type: string, value: Uint8Array) => derSequence(oid(type), tlv(0x31, value));
 const printable = (s: string) => tlv(0x13, Buffer.from(s, 'ascii'));
-const sha256Alg = () => derSequence(oid(SHA256_OID), Buffer.of(0x05, 0x00));
-
-function utcTime(d: Date): Buffer {
-  const s = d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
-  return tlv(0x17, Buffer.from(s, 'ascii'));
-}
+const SHA256_ALG = algorithmId(SHA256_OID);
+const RSA_ALG = algorithmId(CMS_OID.rsaEncryption, NULL);
 
 export interface Signer {
-  cert: pkijs.Certificate;
-  certDer: Buffer;
+  cert: CertInfo;
   key: KeyObject;
-  /** issuerAndSerial DER, computed once. */
+  /** IssuerAndSerialNumber DER, computed once. */
   sid: Buffer;
 }
 
-export function makeSigner(certDer: Buffer, cert: pkijs.Certificate, key: KeyObject): Signer {
-  return { cert, certDer, key, sid: issuerAndSerial(cert) };
+export function makeSigner(certDer: Buffer, key: KeyObject): Signer {
+  const cert = certInfo(certDer);
+  return { cert, key, sid: derSequence(cert.issuerDer, cert.serialDer) };
 }
 
 /**
@@ -127,7 +161,7 @@ export function makeSigner(certDer: Buffer, cert: pkijs.Certificate, key: KeyObj
 export function signPkiMessage(signer: Signer, content: Buffer, scepAttributes: Buffer[]): Buffer {
   const signedAttrs = derSetOf([
     attribute(CMS_OID.contentType, oid(CMS_OID.data)),
-    attribute(CMS_OID.signingTime, utcTime(new Date())),
+    attribute(CMS_OID.signingTime, timeDer(new Date())),
     attribute(CMS_OID.messageDigest, tlv(0x04, crypto.createHash('sha256').update(content).digest())),
     ...scepAttributes,
   ]);
@@ -135,16 +169,16 @@ export function signPkiMessage(signer: Signer, content: Buffer, scepAttributes: 
   const signerInfo = derSequence(
     Buffer.of(0x02, 0x01, 0x01),
     signer.sid,
-    sha256Alg(),
+    SHA256_ALG,
     Buffer.concat([Buffer.of(0xa0), signedAttrs.subarray(1)]),
-    derSequence(oid(CMS_OID.rsaEncryption), Buffer.of(0x05, 0x00)),
+    RSA_ALG,
     tlv(0x04, signature),
   );
   const signedData = derSequence(
     Buffer.of(0x02, 0x01, 0x01),
-    tlv(0x31, sha256Alg()),
+    tlv(0x31, SHA256_ALG),
     derSequence(oid(CMS_OID.data), tlv(0xa0, tlv(0x04, content))),
-    tlv(0xa0, signer.certDer),
+    tlv(0xa0, signer.cert.der),
     tlv(0x31, signerInfo),
   );
   return derSequence(oid(CMS_OID.signedData), tlv(0xa0, signedData));
@@ -184,5 +218,3 @@ export function degenerateSignedData(certs: Buffer[], crls: Buffer[] = []): Buff
   parts.push(tlv(0x31));
   return derSequence(oid(CMS_OID.signedData), tlv(0xa0, derSequence(...parts)));
 }
-
-export { PkiStatus, FailInfo };

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import type { Logger } from '../../log.ts';
-import type { Ca } from '../ca.ts';
+import type { Authority, Ca } from '../ca.ts';
+import { children, expect, integerHex, raw, readDer } from '../der-reader.ts';
 import { hashChallenge } from '../challenges.ts';
 import type { PkiRepo } from '../repo.ts';
 import { sha256Hex } from '../x509.ts';
@@ -30,19 +29,29 @@ export type ScepOutcome = 'issued' | 'renewed' | 'reissued' | 'failure' | 'sent'
 export function createScepService(opts: ScepOptions) {
   const { ca, repo, log } = opts;
   const now = opts.now ?? Date.now;
-  const signer = makeSigner(ca.ra.der, ca.ra.cert, ca.ra.key);
-  // Clients may encrypt to the RA or to the CA (both are in GetCACert).
-  const recipients = [makeRecipient(ca.ra.cert, ca.ra.key), makeRecipient(ca.ca.cert, ca.ca.key)];
-  const caCertsDer = degenerateSignedData([ca.ra.der, ca.ca.der]);
+  // Derived from the current RA; rebuilt when the CA rotates it.
+  let keys!: { ra: Authority; signer: ReturnType<typeof makeSigner>; recipients: ReturnType<typeof makeRecipient>[]; caCertsDer: Buffer };
+  const current = () => {
+    if (keys?.ra !== ca.ra) {
+      keys = {
+        ra: ca.ra,
+        signer: makeSigner(ca.ra.der, ca.ra.key),
+        // Clients may encrypt to the RA or to the CA (both are in GetCACert).
+        recipients: [makeRecipient(ca.ra.info, ca.ra.key), makeRecipient(ca.ca.info, ca.ca.key)],
+        caCertsDer: degenerateSignedData([ca.ra.der, ca.ca.der]),
+      };
+    }
+    return keys;
+  };
   const staticChallenge = opts.staticChallenge ? Buffer.from(hashChallenge(opts.staticChallenge), 'hex') : null;
   let warnedDes = false;
 
   const success = (request: PkiRequest, payload: Buffer) =>
-    buildCertRep(signer, request, { status: 'SUCCESS', envelope: sealEnvelope(payload, request.signer) });
+    buildCertRep(current().signer, request, { status: 'SUCCESS', envelope: sealEnvelope(payload, request.signer) });
 
   function open(request: PkiRequest): Buffer {
     if (!request.envelope.length) throw new ScepFailure(FailInfo.badRequest, 'the message has no pkcsPKIEnvelope');
-    const { content, des } = openEnvelope(request.envelope, recipients, opts.allowDes);
+    const { content, des } = openEnvelope(request.envelope, current().recipients, opts.allowDes);
     if (des && !warnedDes) {
       warnedDes = true;
       log.info('accepted a single-DES SCEP request (scepclient and old clients); replies are always AES-128 (MDM_SCEP_ALLOW_DES=false refuses DES)');
@@ -62,7 +71,7 @@ export function createScepService(opts: ScepOptions) {
   function enroll(request: PkiRequest): { der: Buffer; outcome: ScepOutcome; serial: string } {
     const csr = parseCsr(open(request));
     const renewal = ca.verifyIssued(request.signer);
-    const requestId = sha256Hex(Buffer.from(`${request.transactionId}\0${sha256Hex(csr.publicKeyDer)}\0${renewal?.serial ?? ''}`));
+    const requestId = sha256Hex(Buffer.from(`${request.transactionId}\0${sha256Hex(csr.spki)}\0${renewal?.serial ?? ''}`));
     const retried = repo.certificateByScepRequest(requestId);
     if (retried) return { der: retried.der, outcome: 'reissued', serial: retried.serial };
     if (request.messageType === MessageType.RenewalReq && !renewal) {
@@ -72,8 +81,8 @@ export function createScepService(opts: ScepOptions) {
       return repo.transaction(() => {
         const auth = renewal ? { owner: `renewal:${renewal.serial}`, challengeId: null } : authorise(csr.challenge);
         const issued = ca.issueDevice({
-          subject: csr.csr.subject,
-          publicKey: csr.csr.subjectPublicKeyInfo,
+          subject: csr.subject,
+          spki: csr.spki,
           subjectAltName: csr.subjectAltName,
           owner: auth.owner,
           scepTransactionId: request.transactionId,
@@ -93,11 +102,10 @@ export function createScepService(opts: ScepOptions) {
     }
   }
 
-  function issuerAndSerialOf(content: Buffer): { issuer: pkijs.RelativeDistinguishedNames; serial: string } {
+  function issuerAndSerialOf(content: Buffer): { issuer: Buffer; serial: string } {
     try {
-      const ias = new pkijs.IssuerAndSerialNumber({ schema: asn1js.fromBER(content).result });
-      const serial = Buffer.from(ias.serialNumber.valueBlock.valueHexView).toString('hex').replace(/^(00)+(?=.)/, '');
-      return { issuer: ias.issuer, serial };
+      const [issuer, serial] = children(expect(readDer(content), 0x30, 'IssuerAndSerialNumber'));
+      return { issuer: raw(expect(issuer, 0x30, 'issuer')), serial: integerHex(serial!) };
     } catch {
       throw new ScepFailure(FailInfo.badRequest, 'the envelope does not hold an IssuerAndSerialNumber');
     }
@@ -112,20 +120,20 @@ export function createScepService(opts: ScepOptions) {
       }
       case MessageType.CertPoll: {
         open(request);
-        const signerKey = sha256Hex(Buffer.from(request.signer.subjectPublicKeyInfo.toSchema().toBER()));
+        const signerKey = sha256Hex(request.signer.spkiDer);
         const row = repo.certificateByScepTransaction(request.transactionId, signerKey);
         if (!row) throw new ScepFailure(FailInfo.badCertId, 'no certificate was issued for this transaction');
         return { body: success(request, degenerateSignedData([row.der])), outcome: 'sent', serial: row.serial };
       }
       case MessageType.GetCert: {
         const { issuer, serial } = issuerAndSerialOf(open(request));
-        const row = issuer.isEqual(ca.ca.cert.subject) ? repo.certificate(serial) : undefined;
+        const row = issuer.equals(ca.ca.info.subjectDer) ? repo.certificate(serial) : undefined;
         if (!row) throw new ScepFailure(FailInfo.badCertId, `no certificate with serial ${serial} from this CA`);
         return { body: success(request, degenerateSignedData([row.der])), outcome: 'sent', serial };
       }
       case MessageType.GetCRL: {
         const { issuer } = issuerAndSerialOf(open(request));
-        if (!issuer.isEqual(ca.ca.cert.subject)) throw new ScepFailure(FailInfo.badCertId, 'the certificate is not from this CA');
+        if (!issuer.equals(ca.ca.info.subjectDer)) throw new ScepFailure(FailInfo.badCertId, 'the certificate is not from this CA');
         return { body: success(request, degenerateSignedData([], [ca.crl()])), outcome: 'sent' };
       }
       default:
@@ -135,7 +143,7 @@ export function createScepService(opts: ScepOptions) {
 
   return {
     caps: () => CA_CAPS.join('\n') + '\n',
-    caCerts: () => caCertsDer,
+    caCerts: () => current().caCertsDer,
 
     /** Answers one pkiMessage with a CertRep; MalformedMessage (a bare 400) when there is nothing to answer to. */
     pkiOperation(body: Uint8Array): { body: Buffer; outcome: ScepOutcome; messageType: string; serial?: string; reason?: string } {
@@ -143,7 +151,7 @@ export function createScepService(opts: ScepOptions) {
       const fail = (f: ScepFailure) => {
         log.warn({ transactionId: request.transactionId, messageType: request.messageType, failInfo: f.failInfo, reason: f.reason }, 'SCEP request refused');
         return {
-          body: buildCertRep(signer, request, { status: 'FAILURE', failInfo: f.failInfo }),
+          body: buildCertRep(current().signer, request, { status: 'FAILURE', failInfo: f.failInfo }),
           outcome: 'failure' as const,
           messageType: request.messageType,
           reason: f.reason,
