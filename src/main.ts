@@ -69,24 +69,24 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     return addr;
   };
 
+  // The TLS identity: the admin's files, else one our CA issues (and reissues before it expires).
+  const tlsIdentity = () => {
+    if (config.tls) return { cert: fs.readFileSync(config.tls.certFile, 'utf8'), key: fs.readFileSync(config.tls.keyFile, 'utf8') };
+    const id = ca.tlsIdentity([config.publicHost, 'localhost', '127.0.0.1', '::1']);
+    return { cert: id.certPem, key: id.keyPem };
+  };
   let httpAddr: AddressInfo | null = null;
   let httpsAddr: AddressInfo | null = null;
+  let httpsServer: https.Server | null = null;
+  let tls: { cert: string; key: string } | null = null;
   try {
     if (config.httpPort !== null) {
       httpAddr = await listen(createAdaptorServer({ fetch: app.fetch }), config.httpPort, 'http');
     }
     if (config.httpsPort !== null) {
-      const tls = config.tls
-        ? { cert: fs.readFileSync(config.tls.certFile, 'utf8'), key: fs.readFileSync(config.tls.keyFile, 'utf8') }
-        : (() => {
-            const id = ca.tlsIdentity([config.publicHost, 'localhost', '127.0.0.1', '::1']);
-            return { cert: id.certPem, key: id.keyPem };
-          })();
-      httpsAddr = await listen(
-        createAdaptorServer({ fetch: app.fetch, createServer: https.createServer, serverOptions: tls }),
-        config.httpsPort,
-        'https',
-      );
+      tls = tlsIdentity();
+      httpsServer = createAdaptorServer({ fetch: app.fetch, createServer: https.createServer, serverOptions: tls }) as https.Server;
+      httpsAddr = await listen(httpsServer, config.httpsPort, 'https');
     }
   } catch (e) {
     for (const s of servers) s.close();
@@ -98,6 +98,16 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     try {
       challenges.purgeExpired();
       ca.crl();
+      if (ca.rotateRaIfDue()) log.info('rotated the SCEP RA certificate');
+      if (httpsServer && tls) {
+        // New certificate files, or our own certificate reissued: swap without a restart.
+        const next = tlsIdentity();
+        if (next.cert !== tls.cert || next.key !== tls.key) {
+          httpsServer.setSecureContext(next);
+          tls = next;
+          log.info('reloaded the TLS certificate');
+        }
+      }
     } catch (e) {
       log.error({ err: e }, 'housekeeping failed');
     }
