@@ -62,6 +62,15 @@ const settings = {
   },
   scepChallenge: { env: 'MDM_SCEP_CHALLENGE', flag: 'scep-challenge', schema: z.string().min(8, 'must be at least 8 characters').optional() },
   scepAllowDes: { env: 'MDM_SCEP_ALLOW_DES', flag: 'scep-allow-des', schema: bool.default(true) },
+  scepWorkers: {
+    env: 'MDM_SCEP_WORKERS',
+    flag: 'scep-workers',
+    schema: z
+      .string()
+      .regex(/^\d{1,2}$/, 'must be a number of worker threads (0 answers SCEP on the main thread)')
+      .transform(Number)
+      .optional(),
+  },
   deviceCertDays: { env: 'MDM_DEVICE_CERT_DAYS', flag: 'device-cert-days', schema: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(365) },
 } as const;
 
@@ -80,6 +89,8 @@ export interface Config {
   masterKey: Buffer | null;
   scepChallenge: string | null;
   scepAllowDes: boolean;
+  /** Worker threads answering SCEP PKIOperations; 0 keeps them on the main thread. */
+  scepWorkers: number;
   deviceCertDays: number;
 }
 
@@ -132,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     masterKey: p.masterKey ? Buffer.from(p.masterKey, 'base64') : null,
     scepChallenge: p.scepChallenge ?? null,
     scepAllowDes: p.scepAllowDes,
+    // Enrollment is RSA-bound: one worker per core, capped, since a small appliance shares its cores.
+    scepWorkers: p.scepWorkers ?? Math.min(os.availableParallelism(), 4),
     deviceCertDays: p.deviceCertDays,
   };
 }

@@ -11,6 +11,7 @@ import { createPkiRepo } from './pki/repo.ts';
 import { pkiRoutes } from './pki/routes.ts';
 import { scepRoutes } from './pki/scep/routes.ts';
 import { createScepService } from './pki/scep/service.ts';
+import { inProcess, workerPool } from './pki/scep/worker-pool.ts';
 import { loadMasterKey } from './secrets/master-key.ts';
 import { createSealer } from './secrets/seal.ts';
 import { openStore } from './store/db.ts';
@@ -46,7 +47,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     staticChallenge: config.scepChallenge,
     allowDes: config.scepAllowDes,
   });
-  const scepApp = scepRoutes(scep);
+  const operations = config.scepWorkers > 0 ? await workerPool(config.scepWorkers, config, log.child({ mod: 'scep' })) : inProcess(scep);
+  const scepApp = scepRoutes(scep, operations);
   const app = buildApp({
     log: log.child({ mod: 'http' }),
     checkDatabase: () => void store.sqlite.prepare('SELECT 1').get(),
@@ -90,6 +92,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     }
   } catch (e) {
     for (const s of servers) s.close();
+    await operations.close();
     store.close();
     throw e;
   }
@@ -132,6 +135,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
               }),
           ),
         );
+        await operations.close();
         store.close();
       })();
       return closing;

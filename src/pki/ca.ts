@@ -318,8 +318,13 @@ export function createCa(opts: CaOptions) {
       return row.der.equals(cert.der) ? { serial: row.serial } : null;
     },
 
-    /** Reissues the SCEP RA certificate when it nears expiry; true when it changed. */
+    /** Reissues the SCEP RA certificate when it nears expiry, or loads one another thread reissued; true when it changed. */
     rotateRaIfDue(): boolean {
+      const stored = repo.authority('ra');
+      if (stored && !stored.certDer.equals(ra.der)) {
+        ra = load('ra')!;
+        return true;
+      }
       if (!needsRenewal(ra)) return false;
       ra = ensureRa();
       return true;

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { importPublicKey } from '../cert-info.ts';
 import { children, content, expect, oidString, raw, readDer, stringValue } from '../der-reader.ts';
 import { OID } from '../x509.ts';
 import { CMS_OID, FailInfo, SIGNATURE_DIGESTS } from './constants.ts';
@@ -40,7 +41,7 @@ export function parseCsr(der: Buffer): ParsedCsr {
   const csr = structure(der);
   let key: crypto.KeyObject;
   try {
-    key = crypto.createPublicKey({ key: csr.spki, format: 'der', type: 'spki' });
+    key = importPublicKey(csr.spki);
   } catch {
     throw new ScepFailure(FailInfo.badRequest, 'the certificate request has no usable public key');
   }

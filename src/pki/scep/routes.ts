@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { MalformedMessage } from './pki-message.ts';
 import type { ScepService } from './service.ts';
+import type { PkiOperations } from './worker-pool.ts';
 
 /** SCEP messages are a few kilobytes; anything near this is not a SCEP request. */
 export const SCEP_MAX_BODY = 64 * 1024;
@@ -29,14 +30,18 @@ export function messageFromQuery(url: string): Buffer | null {
   return null;
 }
 
-export function scepRoutes(scep: ScepService, onOutcome: (outcome: string) => void = () => {}) {
+export function scepRoutes(
+  scep: Pick<ScepService, 'caps' | 'caCerts'>,
+  operations: PkiOperations,
+  onOutcome: (outcome: string) => void = () => {},
+) {
   const app = new Hono();
   // Device endpoints answer with bare statuses: a SCEP client cannot use a JSON error.
   const bare = (status: 400 | 405 | 413, text: string) => new Response(text + '\n', { status, headers: { 'content-type': 'text/plain' } });
 
-  const pkiOperation = (body: Uint8Array) => {
+  const pkiOperation = async (body: Uint8Array) => {
     try {
-      const r = scep.pkiOperation(body);
+      const r = await operations.pkiOperation(body);
       onOutcome(r.outcome);
       return new Response(r.body, { headers: { 'content-type': 'application/x-pki-message' } });
     } catch (e) {
