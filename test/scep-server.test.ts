@@ -62,7 +62,9 @@ describe('SCEP server', () => {
   };
 
   before(async () => {
-    server = await startServer({ env: { MDM_SCEP_CHALLENGE: STATIC } });
+    // Two workers whatever the machine: the pool is what production runs.
+    server = await startServer({ env: { MDM_SCEP_CHALLENGE: STATIC, MDM_SCEP_WORKERS: '2' } });
+    await server.waitForLog((l) => l.msg === 'SCEP workers ready');
     ca = await getCaCerts(server.url);
     caPemFile = path.join(server.dataDir, 'ca-test.pem');
     fs.writeFileSync(caPemFile, await (await fetch(`${server.url}/pki/ca.pem`)).text());
@@ -378,5 +380,24 @@ describe('SCEP server', () => {
       assert.ok(SCEP_OID.senderNonce);
       await stillServing();
     });
+  });
+});
+
+describe('SCEP answered on the main thread (MDM_SCEP_WORKERS=0)', () => {
+  test('enrolls and refuses the same way as the worker pool', async () => {
+    const server = await startServer({ env: { MDM_SCEP_CHALLENGE: STATIC, MDM_SCEP_WORKERS: '0' } });
+    try {
+      assert.ok(!server.logs.some((l) => l.msg === 'SCEP workers ready'));
+      const ca = await getCaCerts(server.url);
+      const d = newDevice();
+      const ok = pkiRequest({ signer: d.selfSigned, recipient: ca.ra, messageType: MessageType.PKCSReq, payload: buildCsr(d, { cn: 'main', challenge: STATIC }) });
+      assert.equal(readCertRep(Buffer.from(await (await postPki(server.url, ok.der)).arrayBuffer()), ca.ra, d.selfSigned).status, '0');
+      const bad = pkiRequest({ signer: d.selfSigned, recipient: ca.ra, messageType: MessageType.PKCSReq, payload: buildCsr(d, { cn: 'main', challenge: 'wrong-challenge' }) });
+      const rep = readCertRep(Buffer.from(await (await postPki(server.url, bad.der)).arrayBuffer()), ca.ra, d.selfSigned);
+      assert.equal(rep.failInfo, '2');
+      assert.equal((await postPki(server.url, Buffer.from('garbage'))).status, 400);
+    } finally {
+      await server.stop();
+    }
   });
 });
