@@ -1,3 +1,6 @@
 // Every table of the appliance, gathered for drizzle-kit and the typed database handle.
 // Each domain folder owns its tables; this file only lists them.
 export * from '../pki/tables.ts';
+export * from '../push/tables.ts';
+export * from '../auth/tables.ts';
+export * from '../apple/tables.ts';
