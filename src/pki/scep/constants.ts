@@ -36,19 +36,7 @@ export const CMS_OID = {
   rsaOaep: '1.2.840.113549.1.1.7',
 } as const;
 
-/** Digest OIDs we accept in requests, and the signature OIDs that imply them. */
-export const DIGESTS: Record<string, string> = {
-  '1.3.14.3.2.26': 'sha1',
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-export const SIGNATURE_DIGESTS: Record<string, string> = {
-  '1.2.840.113549.1.1.5': 'sha1',
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-};
+export { DIGESTS, SIGNATURE_DIGESTS } from '../cms.ts';
 
 export const SHA256_OID = '2.16.840.1.101.3.4.2.1';
 

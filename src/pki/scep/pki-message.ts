@@ -1,9 +1,10 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import { certInfo, publicKeyOf, type CertInfo } from '../cert-info.ts';
+import { certInfo, type CertInfo } from '../cert-info.ts';
+import { readSignedData, verifySignedData, type SignedData } from '../cms.ts';
 import { derSequence, derSetOf, tlv } from '../der.ts';
-import { children, content, DerError, expect, octetString, oidString, raw, readDer, stringValue, type Tlv } from '../der-reader.ts';
+import { content, raw, stringValue } from '../der-reader.ts';
 import { NULL, algorithmId, oid, timeDer } from '../x509.ts';
-import { CMS_OID, DIGESTS, FailInfo, MessageType, PkiStatus, SCEP_OID, SHA256_OID, SIGNATURE_DIGESTS, type FailInfoValue } from './constants.ts';
+import { CMS_OID, FailInfo, MessageType, PkiStatus, SCEP_OID, SHA256_OID, type FailInfoValue } from './constants.ts';
 import { ScepFailure } from './failure.ts';
 
 /** A request we could read enough of to answer with a CertRep. */
@@ -21,84 +22,26 @@ export interface PkiRequest {
 /** Unreadable at the level where a CertRep could be addressed: answered with a bare 400. */
 export class MalformedMessage extends Error {}
 
-interface SignerInfo {
-  sid: Tlv;
-  digestAlg: string;
-  signedAttrs: Tlv;
-  attrs: Map<string, Tlv>;
-  signatureAlg: string;
-  signature: Buffer;
-}
-
-/** Attributes by type, first value each (SCEP attributes are single-valued). */
-function attributes(signedAttrs: Tlv): Map<string, Tlv> {
-  const out = new Map<string, Tlv>();
-  for (const a of children(signedAttrs)) {
-    const [type, values] = children(expect(a, 0x30, 'Attribute'));
-    const first = children(expect(values, 0x31, 'AttributeValues'))[0];
-    if (type && first) out.set(oidString(type), first);
-  }
-  return out;
-}
-
-function readSignedData(der: Buffer): { eContent: Buffer | null; certs: Tlv[]; signer: SignerInfo } {
-  const ci = children(expect(readDer(der), 0x30, 'ContentInfo'));
-  if (!ci[0] || oidString(ci[0]) !== CMS_OID.signedData) throw new DerError('not SignedData');
-  const sd = children(expect(children(expect(ci[1], 0xa0, 'content'))[0], 0x30, 'SignedData'));
-  let i = 2; // version, digestAlgorithms
-  const encap = children(expect(sd[i++], 0x30, 'EncapsulatedContentInfo'));
-  const eContent = encap[1] ? octetString(children(expect(encap[1], 0xa0, 'eContent'))[0]!) : null;
-  const certs = sd[i]?.tag === 0xa0 ? children(sd[i++]!) : [];
-  if (sd[i]?.tag === 0xa1) i++; // crls
-  const signerInfos = children(expect(sd[i], 0x31, 'SignerInfos'));
-  const si = children(expect(signerInfos[0], 0x30, 'SignerInfo'));
-  let j = 1; // version
-  const sid = si[j++]!;
-  const digestAlg = oidString(children(expect(si[j++], 0x30, 'digestAlgorithm'))[0]!);
-  const signedAttrs = expect(si[j++], 0xa0, 'signedAttrs');
-  const signatureAlg = oidString(children(expect(si[j++], 0x30, 'signatureAlgorithm'))[0]!);
-  const signature = content(expect(si[j], 0x04, 'signature'));
-  return { eContent, certs, signer: { sid, digestAlg, signedAttrs, attrs: attributes(signedAttrs), signatureAlg, signature } };
-}
-
-/** The certificate the SignerInfo names (by issuer and serial, or subject key identifier). */
-function findSigner(certs: CertInfo[], sid: Tlv): CertInfo | undefined {
-  if (sid.tag === 0x30) {
-    const [issuer, serial] = children(sid);
-    if (!issuer || !serial) return undefined;
-    const issuerDer = raw(issuer);
-    const serialDer = raw(serial);
-    return certs.find((c) => c.issuerDer.equals(issuerDer) && c.serialDer.equals(serialDer));
-  }
-  if (sid.tag === 0x80) {
-    const keyId = content(sid);
-    return certs.find((c) => c.extensions.get('2.5.29.14')?.value.subarray(2).equals(keyId));
-  }
-  return undefined;
-}
-
 /**
  * Parses and authenticates a pkiMessage: the SignedData structure, its signer certificate, the
  * SCEP attributes and the signature over them. Throws MalformedMessage when there is no
  * transaction to answer; returns a ScepFailure beside the request when there is.
  */
 export function parsePkiMessage(body: Uint8Array): { request: PkiRequest; failure?: ScepFailure } {
-  let parsed: ReturnType<typeof readSignedData>;
-  let certs: CertInfo[];
+  let sd: SignedData;
   try {
-    parsed = readSignedData(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-    certs = parsed.certs.filter((c) => c.tag === 0x30).map((c) => certInfo(raw(c)));
+    sd = readSignedData(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   } catch (e) {
     throw new MalformedMessage(`not a SCEP SignedData (${(e as Error).message})`);
   }
-  const { signer: si } = parsed;
-  const tid = si.attrs.get(SCEP_OID.transactionID);
-  const nonce = si.attrs.get(SCEP_OID.senderNonce);
-  const type = si.attrs.get(SCEP_OID.messageType);
+  const attrs = sd.signerInfo.attrs;
+  const tid = attrs.get(SCEP_OID.transactionID);
+  const nonce = attrs.get(SCEP_OID.senderNonce);
+  const type = attrs.get(SCEP_OID.messageType);
   const transactionId = tid && stringValue(tid);
   const messageType = type && stringValue(type);
   if (!transactionId || !nonce || nonce.tag !== 0x04 || !messageType) throw new MalformedMessage('transactionID, senderNonce or messageType missing');
-  const signer = findSigner(certs, si.sid) ?? (certs.length === 1 ? certs[0] : undefined);
+  const signer = sd.signer ?? (sd.certs.length === 1 ? sd.certs[0] : undefined);
   if (!signer) throw new MalformedMessage('the signer certificate is not in the message');
 
   const request: PkiRequest = {
@@ -107,33 +50,11 @@ export function parsePkiMessage(body: Uint8Array): { request: PkiRequest; failur
     transactionIdDer: raw(tid),
     senderNonce: content(nonce),
     signer,
-    envelope: parsed.eContent ?? Buffer.alloc(0),
+    envelope: sd.eContent ?? Buffer.alloc(0),
   };
-  const failure = verifySignature(si, signer, request.envelope);
-  return failure ? { request, failure } : { request };
-}
-
-function verifySignature(si: SignerInfo, signer: CertInfo, eContent: Buffer): ScepFailure | undefined {
-  const digest = DIGESTS[si.digestAlg];
-  if (!digest) return new ScepFailure(FailInfo.badAlg, `unsupported digest ${si.digestAlg}`);
-  if (si.signatureAlg !== CMS_OID.rsaEncryption && SIGNATURE_DIGESTS[si.signatureAlg] !== digest) {
-    return new ScepFailure(FailInfo.badAlg, `unsupported signature algorithm ${si.signatureAlg}`);
-  }
-  const md = si.attrs.get(CMS_OID.messageDigest);
-  if (!md || md.tag !== 0x04) return new ScepFailure(FailInfo.badMessageCheck, 'messageDigest attribute missing');
-  if (!crypto.createHash(digest).update(eContent).digest().equals(content(md))) {
-    return new ScepFailure(FailInfo.badMessageCheck, 'messageDigest does not match the content');
-  }
-  // The signature covers the attributes' DER with the SET OF tag, not the [0] IMPLICIT tag.
-  const signed = Buffer.from(raw(si.signedAttrs));
-  signed[0] = 0x31;
-  try {
-    const key = publicKeyOf(signer);
-    if (key.asymmetricKeyType !== 'rsa') return new ScepFailure(FailInfo.badAlg, 'only RSA signer keys are supported');
-    return crypto.verify(digest, signed, key, si.signature) ? undefined : new ScepFailure(FailInfo.badMessageCheck, 'signature does not verify');
-  } catch {
-    return new ScepFailure(FailInfo.badAlg, 'the signer key is not usable');
-  }
+  const problem = verifySignedData(sd.signerInfo, signer, request.envelope);
+  if (!problem) return { request };
+  return { request, failure: new ScepFailure(problem.kind === 'badAlg' ? FailInfo.badAlg : FailInfo.badMessageCheck, problem.reason) };
 }
 
 const attribute = (type: string, value: Uint8Array) => derSequence(oid(type), tlv(0x31, value));

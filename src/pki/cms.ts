@@ -1,0 +1,125 @@
+import crypto from 'node:crypto';
+import { certInfo, publicKeyOf, type CertInfo } from './cert-info.ts';
+import { children, content, DerError, expect, octetString, oidString, raw, readDer, type Tlv } from './der-reader.ts';
+
+// CMS SignedData, read in place (RFC 5652): SCEP pkiMessages and Apple's Mdm-Signature are both
+// this structure, and both sit on hot paths.
+
+export const SIGNED_DATA_OID = '1.2.840.113549.1.7.2';
+const MESSAGE_DIGEST_OID = '1.2.840.113549.1.9.4';
+const RSA_ENCRYPTION_OID = '1.2.840.113549.1.1.1';
+
+/** Digest OIDs we accept, and the signature OIDs that imply them. */
+export const DIGESTS: Record<string, string> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
+export const SIGNATURE_DIGESTS: Record<string, string> = {
+  '1.2.840.113549.1.1.5': 'sha1',
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+};
+
+export interface SignerInfo {
+  sid: Tlv;
+  digestAlg: string;
+  /** The [0] IMPLICIT signed attributes, when present. */
+  signedAttrs: Tlv | null;
+  /** Signed attributes by type, first value each. */
+  attrs: Map<string, Tlv>;
+  signatureAlg: string;
+  signature: Buffer;
+}
+
+export interface SignedData {
+  /** The encapsulated content; null when detached. */
+  eContent: Buffer | null;
+  certs: CertInfo[];
+  signerInfo: SignerInfo;
+  /** The certificate the signer info names; undefined when it is not in the message. */
+  signer: CertInfo | undefined;
+}
+
+function attributes(signedAttrs: Tlv): Map<string, Tlv> {
+  const out = new Map<string, Tlv>();
+  for (const a of children(signedAttrs)) {
+    const [type, values] = children(expect(a, 0x30, 'Attribute'));
+    const first = children(expect(values, 0x31, 'AttributeValues'))[0];
+    if (type && first) out.set(oidString(type), first);
+  }
+  return out;
+}
+
+function findSigner(certs: CertInfo[], sid: Tlv): CertInfo | undefined {
+  if (sid.tag === 0x30) {
+    const [issuer, serial] = children(sid);
+    if (!issuer || !serial) return undefined;
+    const issuerDer = raw(issuer);
+    const serialDer = raw(serial);
+    return certs.find((c) => c.issuerDer.equals(issuerDer) && c.serialDer.equals(serialDer));
+  }
+  if (sid.tag === 0x80) {
+    const keyId = content(sid);
+    return certs.find((c) => c.extensions.get('2.5.29.14')?.value.subarray(2).equals(keyId));
+  }
+  return undefined;
+}
+
+/** Reads a ContentInfo holding SignedData with (at least) one signer. Throws DerError (or Error) when it is not one. */
+export function readSignedData(der: Buffer): SignedData {
+  const ci = children(expect(readDer(der), 0x30, 'ContentInfo'));
+  if (!ci[0] || oidString(ci[0]) !== SIGNED_DATA_OID) throw new DerError('not SignedData');
+  const sd = children(expect(children(expect(ci[1], 0xa0, 'content'))[0], 0x30, 'SignedData'));
+  let i = 2; // version, digestAlgorithms
+  const encap = children(expect(sd[i++], 0x30, 'EncapsulatedContentInfo'));
+  const eContent = encap[1] ? octetString(children(expect(encap[1], 0xa0, 'eContent'))[0]!) : null;
+  const certs = sd[i]?.tag === 0xa0 ? children(sd[i++]!).filter((c) => c.tag === 0x30).map((c) => certInfo(raw(c))) : [];
+  if (sd[i]?.tag === 0xa1) i++; // crls
+  const si = children(expect(children(expect(sd[i], 0x31, 'SignerInfos'))[0], 0x30, 'SignerInfo'));
+  let j = 1; // version
+  const sid = si[j++]!;
+  const digestAlg = oidString(children(expect(si[j++], 0x30, 'digestAlgorithm'))[0]!);
+  const signedAttrs = si[j]?.tag === 0xa0 ? si[j++]! : null;
+  const signatureAlg = oidString(children(expect(si[j++], 0x30, 'signatureAlgorithm'))[0]!);
+  const signature = content(expect(si[j], 0x04, 'signature'));
+  const signerInfo = { sid, digestAlg, signedAttrs, attrs: signedAttrs ? attributes(signedAttrs) : new Map(), signatureAlg, signature };
+  return { eContent, certs, signerInfo, signer: findSigner(certs, sid) };
+}
+
+export type SignatureProblem = { kind: 'badAlg' | 'badSignature'; reason: string };
+
+/**
+ * Verifies the signer's signature over `content` (the encapsulated or the detached content):
+ * through the messageDigest attribute when there are signed attributes, directly otherwise.
+ * RSA signers only, as SCEP and Apple's MDM identities are.
+ */
+export function verifySignedData(si: SignerInfo, signer: CertInfo, signedContent: Buffer): SignatureProblem | null {
+  const digest = DIGESTS[si.digestAlg];
+  if (!digest) return { kind: 'badAlg', reason: `unsupported digest ${si.digestAlg}` };
+  if (si.signatureAlg !== RSA_ENCRYPTION_OID && SIGNATURE_DIGESTS[si.signatureAlg] !== digest) {
+    return { kind: 'badAlg', reason: `unsupported signature algorithm ${si.signatureAlg}` };
+  }
+  let signed: Buffer;
+  if (si.signedAttrs) {
+    const md = si.attrs.get(MESSAGE_DIGEST_OID);
+    if (!md || md.tag !== 0x04) return { kind: 'badSignature', reason: 'messageDigest attribute missing' };
+    if (!crypto.createHash(digest).update(signedContent).digest().equals(content(md))) {
+      return { kind: 'badSignature', reason: 'messageDigest does not match the content' };
+    }
+    // The signature covers the attributes' DER with the SET OF tag, not the [0] IMPLICIT tag.
+    signed = Buffer.from(raw(si.signedAttrs));
+    signed[0] = 0x31;
+  } else {
+    signed = signedContent;
+  }
+  try {
+    const key = publicKeyOf(signer);
+    if (key.asymmetricKeyType !== 'rsa') return { kind: 'badAlg', reason: 'only RSA signer keys are supported' };
+    return crypto.verify(digest, signed, key, si.signature) ? null : { kind: 'badSignature', reason: 'signature does not verify' };
+  } catch {
+    return { kind: 'badAlg', reason: 'the signer key is not usable' };
+  }
+}
