@@ -10,8 +10,8 @@ export interface AppParts {
   log: Logger;
   /** Cheap liveness probe of the database; throws when it cannot answer. */
   checkDatabase: () => void;
-  /** Sub-apps mounted at their path prefix. */
-  mounts: Array<[path: string, app: Hono]>;
+  /** Sub-apps mounted at their path prefix; `ownBodyLimit` mounts enforce their own limit instead of MAX_BODY. */
+  mounts: Array<[path: string, app: Hono<any>, ownBodyLimit?: boolean]>;
 }
 
 export function buildApp({ log, checkDatabase, mounts }: AppParts): Hono {
@@ -25,12 +25,12 @@ export function buildApp({ log, checkDatabase, mounts }: AppParts): Hono {
       'request',
     );
   });
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY,
-      onError: (c) => c.json({ error: { code: 'body_too_large', message: `request bodies are limited to ${MAX_BODY} bytes` } }, 413),
-    }),
-  );
+  const limit = bodyLimit({
+    maxSize: MAX_BODY,
+    onError: (c) => c.json({ error: { code: 'body_too_large', message: `request bodies are limited to ${MAX_BODY} bytes` } }, 413),
+  });
+  const ownLimits = mounts.filter((m) => m[2]).map((m) => m[0]);
+  app.use((c, next) => (ownLimits.some((p) => c.req.path === p || c.req.path.startsWith(p + '/')) ? next() : limit(c, next)));
 
   app.get('/healthz', (c) => {
     try {

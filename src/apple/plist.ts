@@ -1,0 +1,23 @@
+import * as plist from 'plist';
+import { AppError } from '../errors.ts';
+
+export type PlistDict = Record<string, unknown>;
+
+/** Parses an XML (or binary) property list whose root is a dictionary; AppError `bad_plist` otherwise. */
+export function decodePlist(body: Uint8Array): PlistDict {
+  let value: unknown;
+  try {
+    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    value = buf.subarray(0, 6).toString('latin1') === 'bplist' ? plist.parseBinary(buf) : plist.parse(buf.toString('utf8'));
+  } catch (e) {
+    throw new AppError('bad_plist', `not a property list: ${(e as Error).message}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array || value instanceof Date) {
+    throw new AppError('bad_plist', 'the property list root is not a dictionary');
+  }
+  return value as PlistDict;
+}
+
+export function encodePlist(value: PlistDict): Buffer {
+  return Buffer.from(plist.build(value as plist.PlistValue), 'utf8');
+}

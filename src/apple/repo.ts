@@ -1,0 +1,156 @@
+import { and, eq, inArray, lt, or, sql, desc, isNull } from 'drizzle-orm';
+import type { Db } from '../store/db.ts';
+import { appleCommands, appleCommandTargets, appleDevices, appleEnrollments, enrollmentTokens } from './tables.ts';
+
+export type EnrollmentRow = typeof appleEnrollments.$inferSelect;
+export type DeviceRow = typeof appleDevices.$inferSelect;
+export type CommandRow = typeof appleCommands.$inferSelect;
+export type TargetStatus = (typeof appleCommandTargets.$inferSelect)['status'];
+const ACTIVE: TargetStatus[] = ['pending', 'not_now'];
+
+export function createAppleRepo(db: Db) {
+  // Prepared once: these run on every check-in.
+  const enrollmentById = db.select().from(appleEnrollments).where(eq(appleEnrollments.id, sql.placeholder('id'))).prepare();
+  const touch = db
+    .update(appleEnrollments)
+    .set({ lastSeenAt: sql`${sql.placeholder('now')}` })
+    .where(eq(appleEnrollments.id, sql.placeholder('id')))
+    .prepare();
+  const next = db
+    .select({ uuid: appleCommandTargets.commandUuid, plist: appleCommands.plist, requestType: appleCommands.requestType })
+    .from(appleCommandTargets)
+    .innerJoin(appleCommands, eq(appleCommands.uuid, appleCommandTargets.commandUuid))
+    .where(
+      and(
+        eq(appleCommandTargets.enrollmentId, sql.placeholder('id')),
+        or(eq(appleCommandTargets.status, 'pending'), and(eq(appleCommandTargets.status, 'not_now'), sql`${sql.placeholder('withNotNow')} = 1`)),
+        or(isNull(appleCommands.expiresAt), sql`${appleCommands.expiresAt} > ${sql.placeholder('now')}`),
+      ),
+    )
+    .orderBy(desc(appleCommandTargets.priority), appleCommandTargets.queuedAt)
+    .limit(1)
+    .prepare();
+  const report = db
+    .update(appleCommandTargets)
+    .set({
+      status: sql`${sql.placeholder('status')}`,
+      resultPlist: sql`${sql.placeholder('plist')}`,
+      result: sql`${sql.placeholder('result')}`,
+      updatedAt: sql`${sql.placeholder('now')}`,
+    })
+    .where(
+      and(
+        eq(appleCommandTargets.commandUuid, sql.placeholder('uuid')),
+        eq(appleCommandTargets.enrollmentId, sql.placeholder('id')),
+        inArray(appleCommandTargets.status, ACTIVE),
+      ),
+    )
+    .returning({ requestType: sql<string>`(SELECT request_type FROM apple_commands WHERE uuid = ${appleCommandTargets.commandUuid})` })
+    .prepare();
+
+  return {
+    transaction<T>(fn: () => T): T {
+      return db.transaction(() => fn(), { behavior: 'immediate' });
+    },
+    enrollment(id: string): EnrollmentRow | undefined {
+      return enrollmentById.get({ id });
+    },
+    enrollmentsByCert(sha256: string) {
+      return db.select().from(appleEnrollments).where(eq(appleEnrollments.certSha256, sha256)).all();
+    },
+    upsertEnrollment(row: typeof appleEnrollments.$inferInsert) {
+      const { id, createdAt, ...rest } = row;
+      db.insert(appleEnrollments).values(row).onConflictDoUpdate({ target: appleEnrollments.id, set: rest }).run();
+    },
+    updateEnrollment(id: string, set: Partial<typeof appleEnrollments.$inferInsert>) {
+      db.update(appleEnrollments).set(set).where(eq(appleEnrollments.id, id)).run();
+    },
+    touch(id: string, now: number) {
+      touch.run({ id, now });
+    },
+    /** Marks every channel of a device unenrolled (a device-channel CheckOut ends its user channels too). */
+    unenrollDevice(deviceId: string, now: number) {
+      db.update(appleEnrollments).set({ status: 'unenrolled', unenrolledAt: now }).where(eq(appleEnrollments.deviceId, deviceId)).run();
+    },
+    upsertDevice(row: typeof appleDevices.$inferInsert) {
+      const { id, createdAt, ...rest } = row;
+      const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+      db.insert(appleDevices).values(row).onConflictDoUpdate({ target: appleDevices.id, set }).run();
+    },
+    device(id: string): DeviceRow | undefined {
+      return db.select().from(appleDevices).where(eq(appleDevices.id, id)).get();
+    },
+    updateDevice(id: string, set: Partial<typeof appleDevices.$inferInsert>) {
+      db.update(appleDevices).set(set).where(eq(appleDevices.id, id)).run();
+    },
+    insertCommand(row: typeof appleCommands.$inferInsert) {
+      db.insert(appleCommands).values(row).run();
+    },
+    command(uuid: string): CommandRow | undefined {
+      return db.select().from(appleCommands).where(eq(appleCommands.uuid, uuid)).get();
+    },
+    insertTargets(uuid: string, enrollmentIds: string[], priority: number, now: number) {
+      // Chunked multi-row inserts: 100,000 targets in one transaction stay well under a second.
+      for (let i = 0; i < enrollmentIds.length; i += 500) {
+        db.insert(appleCommandTargets)
+          .values(enrollmentIds.slice(i, i + 500).map((enrollmentId) => ({ commandUuid: uuid, enrollmentId, status: 'pending' as const, priority, queuedAt: now, updatedAt: now })))
+          .run();
+      }
+    },
+    nextCommand(enrollmentId: string, withNotNow: boolean, now: number) {
+      return next.get({ id: enrollmentId, withNotNow: withNotNow ? 1 : 0, now });
+    },
+    /** Records a device's answer to a pending command; the request type, or undefined when there was none pending. */
+    report(enrollmentId: string, uuid: string, status: TargetStatus, plist: Buffer, result: unknown, now: number): string | undefined {
+      return report.get({ id: enrollmentId, uuid, status, plist, result: JSON.stringify(result ?? null), now })?.requestType;
+    },
+    cancelPendingFor(enrollmentId: string, now: number) {
+      return db
+        .update(appleCommandTargets)
+        .set({ status: 'cancelled', updatedAt: now })
+        .where(and(eq(appleCommandTargets.enrollmentId, enrollmentId), inArray(appleCommandTargets.status, ACTIVE)))
+        .run().changes;
+    },
+    cancelCommand(uuid: string, now: number) {
+      return db
+        .update(appleCommandTargets)
+        .set({ status: 'cancelled', updatedAt: now })
+        .where(and(eq(appleCommandTargets.commandUuid, uuid), inArray(appleCommandTargets.status, ACTIVE)))
+        .run().changes;
+    },
+    expireCommands(now: number) {
+      return db
+        .update(appleCommandTargets)
+        .set({ status: 'expired', updatedAt: now })
+        .where(
+          and(
+            inArray(appleCommandTargets.status, ACTIVE),
+            inArray(appleCommandTargets.commandUuid, db.select({ uuid: appleCommands.uuid }).from(appleCommands).where(lt(appleCommands.expiresAt, now))),
+          ),
+        )
+        .run().changes;
+    },
+    /** Enrollments among `ids` that already have an unanswered command of this type. */
+    withPending(requestType: string, ids: string[]) {
+      if (!ids.length) return [];
+      return db
+        .selectDistinct({ id: appleCommandTargets.enrollmentId })
+        .from(appleCommandTargets)
+        .innerJoin(appleCommands, eq(appleCommands.uuid, appleCommandTargets.commandUuid))
+        .where(and(eq(appleCommands.requestType, requestType), inArray(appleCommandTargets.status, ACTIVE), inArray(appleCommandTargets.enrollmentId, ids)))
+        .all()
+        .map((r) => r.id);
+    },
+    targets(uuid: string) {
+      return db.select().from(appleCommandTargets).where(eq(appleCommandTargets.commandUuid, uuid)).all();
+    },
+    enrollmentTokenByChallenge(challengeId: string) {
+      return db.select().from(enrollmentTokens).where(eq(enrollmentTokens.challengeId, challengeId)).get();
+    },
+    linkEnrollmentToken(tokenId: string, enrollmentId: string) {
+      db.update(enrollmentTokens).set({ enrollmentId }).where(eq(enrollmentTokens.id, tokenId)).run();
+    },
+  };
+}
+
+export type AppleRepo = ReturnType<typeof createAppleRepo>;

@@ -1,0 +1,224 @@
+import crypto from 'node:crypto';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { PkiRepo } from '../pki/repo.ts';
+import type { Sealer } from '../secrets/seal.ts';
+import type { DeviceIdentity } from './identity.ts';
+import { applyInventory } from './inventory.ts';
+import { checkinMessage, commandReport, enrollmentOf, type CheckinMessage } from './messages.ts';
+import { decodePlist, encodePlist } from './plist.ts';
+import type { BuiltCommand, CommandQueue } from './queue.ts';
+import type { AppleRepo, EnrollmentRow } from './repo.ts';
+
+export interface MdmResponse {
+  status: 200 | 400 | 403 | 410;
+  body?: Buffer | string;
+  contentType?: string;
+}
+
+export interface AppleMdmOptions {
+  repo: AppleRepo;
+  pkiRepo: PkiRepo;
+  queue: CommandQueue;
+  sealer: Sealer;
+  log: Logger;
+  /** The commands that fill a new enrollment's inventory. */
+  inventoryCommands: () => BuiltCommand[];
+  now?: () => number;
+}
+
+const refuse = (reason: string) => new AppError('device_refused', reason, 400);
+const EMPTY: MdmResponse = { status: 200 };
+const isDeviceChannel = (e: { type: string }) => e.type === 'device' || e.type === 'user-enrollment-device';
+
+/**
+ * The device side of Apple MDM: check-in messages and command reports from an authenticated
+ * device identity. Answers are bare statuses (never 401: a device that sees one removes its
+ * MDM profile).
+ */
+export function createAppleMdm(opts: AppleMdmOptions) {
+  const { repo, queue, sealer, log } = opts;
+  const now = opts.now ?? Date.now;
+
+  /** The enrollment of a device channel must be bound to this certificate (or to the one it renewed). */
+  function authorize(deviceId: string, identity: DeviceIdentity): EnrollmentRow {
+    const device = repo.enrollment(deviceId);
+    if (!device || !device.certSha256) throw refuse(`unknown enrollment ${deviceId}: Authenticate first`);
+    if (device.certSha256 === identity.sha256) return device;
+    // A device that renewed its identity through SCEP keeps its enrollment.
+    const row = opts.pkiRepo.certificate(identity.serial);
+    const previous = row?.renewedFrom ? opts.pkiRepo.certificate(row.renewedFrom) : undefined;
+    if (previous && crypto.createHash('sha256').update(previous.der).digest('hex') === device.certSha256) {
+      repo.updateEnrollment(deviceId, { certSha256: identity.sha256 });
+      log.info({ enrollmentId: deviceId, serial: identity.serial }, 'enrollment rebound to a renewed identity certificate');
+      return { ...device, certSha256: identity.sha256 };
+    }
+    throw refuse(`certificate ${identity.serial} is not the one bound to ${deviceId}`);
+  }
+
+  function authenticate(m: Extract<CheckinMessage, { MessageType: 'Authenticate' }>, identity: DeviceIdentity): MdmResponse {
+    const e = enrollmentOf(m);
+    if (!e || !isDeviceChannel(e)) throw refuse('Authenticate must name a device (UDID or EnrollmentID)');
+    const t = now();
+    const others = repo.enrollmentsByCert(identity.sha256).filter((x) => x.deviceId !== e.deviceId);
+    if (others.length) throw refuse(`certificate ${identity.serial} is bound to another device (${others[0]!.deviceId})`);
+    // The enrollment link that minted this certificate's SCEP challenge tells ownership and user.
+    const owner = opts.pkiRepo.certificate(identity.serial)?.owner ?? '';
+    const token = owner.startsWith('scep:') ? repo.enrollmentTokenByChallenge(owner.slice(5)) : undefined;
+    repo.transaction(() => {
+      const existing = repo.enrollment(e.id);
+      repo.upsertEnrollment({
+        id: e.id,
+        type: e.type,
+        deviceId: e.deviceId,
+        status: 'pending',
+        certSha256: identity.sha256,
+        topic: m.Topic,
+        pushToken: null,
+        pushMagic: null,
+        enrollmentTokenId: token?.id ?? existing?.enrollmentTokenId ?? null,
+        ownership: token?.ownership ?? existing?.ownership ?? 'corporate',
+        userEmail: token?.userEmail ?? existing?.userEmail ?? null,
+        authenticatedAt: t,
+        lastSeenAt: t,
+        createdAt: existing?.createdAt ?? t,
+      });
+      repo.upsertDevice({
+        id: e.deviceId,
+        udid: m.UDID ?? null,
+        serialNumber: m.SerialNumber,
+        deviceName: m.DeviceName,
+        model: m.Model,
+        modelName: m.ModelName,
+        productName: m.ProductName,
+        osVersion: m.OSVersion,
+        buildVersion: m.BuildVersion,
+        createdAt: t,
+        updatedAt: t,
+      });
+      if (token) repo.linkEnrollmentToken(token.id, e.id);
+      // A re-enrolling device starts from an empty queue, as NanoMDM does.
+      queue.clearPending(e.id);
+    });
+    log.info({ enrollmentId: e.id, serial: identity.serial }, 'Authenticate');
+    return EMPTY;
+  }
+
+  function tokenUpdate(m: Extract<CheckinMessage, { MessageType: 'TokenUpdate' }>, identity: DeviceIdentity): MdmResponse {
+    const e = enrollmentOf(m)!;
+    const device = authorize(e.deviceId, identity);
+    const t = now();
+    const existing = e.id === device.id ? device : repo.enrollment(e.id);
+    const first = existing?.status !== 'enrolled';
+    repo.transaction(() => {
+      repo.upsertEnrollment({
+        id: e.id,
+        type: e.type,
+        deviceId: e.deviceId,
+        status: 'enrolled',
+        certSha256: identity.sha256,
+        topic: m.Topic,
+        pushToken: m.Token.toString('hex'),
+        pushMagic: m.PushMagic,
+        unlockTokenSealed: m.UnlockToken ? sealer.seal(`apple:unlock:${e.id}`, m.UnlockToken) : (existing?.unlockTokenSealed ?? null),
+        userShortName: m.UserShortName ?? existing?.userShortName ?? null,
+        userLongName: m.UserLongName ?? existing?.userLongName ?? null,
+        enrollmentTokenId: existing?.enrollmentTokenId ?? device.enrollmentTokenId,
+        ownership: existing?.ownership ?? device.ownership,
+        userEmail: existing?.userEmail ?? device.userEmail,
+        authenticatedAt: existing?.authenticatedAt ?? null,
+        enrolledAt: first ? t : (existing?.enrolledAt ?? t),
+        unenrolledAt: null,
+        tokenUpdatedAt: t,
+        lastSeenAt: t,
+        createdAt: existing?.createdAt ?? t,
+      });
+      if (first && isDeviceChannel(e)) {
+        for (const c of opts.inventoryCommands()) queue.enqueue(c, [e.id]);
+      }
+    });
+    log.info({ enrollmentId: e.id, first }, first ? 'enrolled' : 'TokenUpdate');
+    return EMPTY;
+  }
+
+  function declarativeManagement(m: Extract<CheckinMessage, { MessageType: 'DeclarativeManagement' }>): MdmResponse {
+    // Until declarations are built, the device is told there are none, and its status is accepted.
+    const token = crypto.createHash('sha256').update('no-declarations').digest('hex');
+    const json = (v: unknown): MdmResponse => ({ status: 200, body: JSON.stringify(v), contentType: 'application/json' });
+    switch (m.Endpoint) {
+      case 'tokens':
+        return json({ SyncTokens: { DeclarationsToken: token, Timestamp: new Date(0).toISOString() } });
+      case 'declaration-items':
+        return json({ Declarations: { Activations: [], Assets: [], Configurations: [], Management: [] }, DeclarationsToken: token });
+      case 'status':
+        return EMPTY;
+      default:
+        throw refuse(`unknown DeclarativeManagement endpoint ${m.Endpoint}`);
+    }
+  }
+
+  function checkin(body: Buffer, identity: DeviceIdentity): MdmResponse {
+    const parsed = checkinMessage.safeParse(decodePlist(body));
+    if (!parsed.success) throw refuse(`bad check-in message: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    const m = parsed.data;
+    const e = enrollmentOf(m);
+    if (!e) throw refuse('the message names no device (UDID or EnrollmentID)');
+    if (m.MessageType === 'Authenticate') return authenticate(m, identity);
+    if (m.MessageType === 'TokenUpdate') return tokenUpdate(m, identity);
+
+    const device = authorize(e.deviceId, identity);
+    repo.touch(e.id, now());
+    switch (m.MessageType) {
+      case 'CheckOut':
+        if (isDeviceChannel(e)) repo.unenrollDevice(e.deviceId, now());
+        else repo.updateEnrollment(e.id, { status: 'unenrolled', unenrolledAt: now() });
+        log.info({ enrollmentId: e.id }, 'CheckOut');
+        return EMPTY;
+      case 'SetBootstrapToken':
+        repo.updateEnrollment(device.id, { bootstrapTokenSealed: m.BootstrapToken ? sealer.seal(`apple:bootstrap:${device.id}`, m.BootstrapToken) : null });
+        log.info({ enrollmentId: device.id, cleared: !m.BootstrapToken }, 'bootstrap token escrowed');
+        return EMPTY;
+      case 'GetBootstrapToken': {
+        const sealed = device.bootstrapTokenSealed;
+        const out = sealed ? { BootstrapToken: sealer.unseal(`apple:bootstrap:${device.id}`, sealed) } : {};
+        return { status: 200, body: encodePlist(out), contentType: 'application/xml' };
+      }
+      case 'UserAuthenticate':
+        // Declined as NanoMDM does: 410 tells macOS not to ask for this user again.
+        return { status: 410 };
+      case 'GetToken':
+        throw refuse('GetToken is not supported');
+      case 'DeclarativeManagement':
+        return declarativeManagement(m);
+    }
+  }
+
+  function report(body: Buffer, identity: DeviceIdentity): MdmResponse {
+    const dict = decodePlist(body);
+    const parsed = commandReport.safeParse(dict);
+    if (!parsed.success) throw refuse(`bad command report: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    const r = parsed.data;
+    const e = enrollmentOf(r);
+    if (!e) throw refuse('the report names no device (UDID or EnrollmentID)');
+    authorize(e.deviceId, identity);
+    const enrollment = repo.enrollment(e.id);
+    if (!enrollment || enrollment.status !== 'enrolled') throw refuse(`enrollment ${e.id} is not enrolled`);
+    const t = now();
+    repo.touch(e.id, t);
+    if (r.Status !== 'Idle') {
+      const requestType = queue.record(e.id, dict, body);
+      if (requestType && r.Status === 'Acknowledged') applyInventory(repo, e.deviceId, requestType, dict, t);
+    }
+    const next = queue.next(e.id, r.Status === 'Idle');
+    return next ? { status: 200, body: next.plist, contentType: 'application/xml' } : EMPTY;
+  }
+
+  return {
+    /** One MDM request: a check-in (by its content type) or a command report, from an authenticated identity. */
+    handle(kind: 'checkin' | 'report', body: Buffer, identity: DeviceIdentity): MdmResponse {
+      return kind === 'checkin' ? checkin(body, identity) : report(body, identity);
+    },
+  };
+}
+
+export type AppleMdm = ReturnType<typeof createAppleMdm>;
