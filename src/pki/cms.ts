@@ -1,13 +1,20 @@
-import crypto from 'node:crypto';
+import crypto, { type KeyObject } from 'node:crypto';
 import { certInfo, publicKeyOf, type CertInfo } from './cert-info.ts';
+import { derSequence, derSetOf, tlv } from './der.ts';
 import { children, content, DerError, expect, octetString, oidString, raw, readDer, type Tlv } from './der-reader.ts';
+import { NULL, algorithmId, oid, timeDer } from './x509.ts';
 
 // CMS SignedData, read in place (RFC 5652): SCEP pkiMessages and Apple's Mdm-Signature are both
 // this structure, and both sit on hot paths.
 
 export const SIGNED_DATA_OID = '1.2.840.113549.1.7.2';
+const DATA_OID = '1.2.840.113549.1.7.1';
+const CONTENT_TYPE_OID = '1.2.840.113549.1.9.3';
 const MESSAGE_DIGEST_OID = '1.2.840.113549.1.9.4';
+const SIGNING_TIME_OID = '1.2.840.113549.1.9.5';
 const RSA_ENCRYPTION_OID = '1.2.840.113549.1.1.1';
+const SHA256_ALG = algorithmId('2.16.840.1.101.3.4.2.1');
+const RSA_ALG = algorithmId(RSA_ENCRYPTION_OID, NULL);
 
 /** Digest OIDs we accept, and the signature OIDs that imply them. */
 export const DIGESTS: Record<string, string> = {
@@ -122,4 +129,49 @@ export function verifySignedData(si: SignerInfo, signer: CertInfo, signedContent
   } catch {
     return { kind: 'badAlg', reason: 'the signer key is not usable' };
   }
+}
+
+export interface Signer {
+  cert: CertInfo;
+  key: KeyObject;
+  /** IssuerAndSerialNumber DER, computed once. */
+  sid: Buffer;
+}
+
+export function makeSigner(certDer: Buffer, key: KeyObject): Signer {
+  const cert = certInfo(certDer);
+  return { cert, key, sid: derSequence(cert.issuerDer, cert.serialDer) };
+}
+
+export const attribute = (type: string, value: Uint8Array): Buffer => derSequence(oid(type), tlv(0x31, value));
+
+/**
+ * SignedData over `content`, signed with SHA-256 by an RSA `signer`, with the standard signed
+ * attributes plus `attributes`, DER-sorted as a SET OF must be (Go verifiers insist). `detached`
+ * leaves the content out, as Apple's Mdm-Signature does.
+ */
+export function signSignedData(signer: Signer, content: Buffer, o: { attributes?: Buffer[]; detached?: boolean } = {}): Buffer {
+  const signedAttrs = derSetOf([
+    attribute(CONTENT_TYPE_OID, oid(DATA_OID)),
+    attribute(SIGNING_TIME_OID, timeDer(new Date())),
+    attribute(MESSAGE_DIGEST_OID, tlv(0x04, crypto.createHash('sha256').update(content).digest())),
+    ...(o.attributes ?? []),
+  ]);
+  const signature = crypto.sign('sha256', signedAttrs, signer.key);
+  const signerInfo = derSequence(
+    Buffer.of(0x02, 0x01, 0x01),
+    signer.sid,
+    SHA256_ALG,
+    Buffer.concat([Buffer.of(0xa0), signedAttrs.subarray(1)]),
+    RSA_ALG,
+    tlv(0x04, signature),
+  );
+  const signedData = derSequence(
+    Buffer.of(0x02, 0x01, 0x01),
+    tlv(0x31, SHA256_ALG),
+    o.detached ? derSequence(oid(DATA_OID)) : derSequence(oid(DATA_OID), tlv(0xa0, tlv(0x04, content))),
+    tlv(0xa0, signer.cert.der),
+    tlv(0x31, signerInfo),
+  );
+  return derSequence(oid(SIGNED_DATA_OID), tlv(0xa0, signedData));
 }

@@ -1,10 +1,10 @@
-import crypto, { type KeyObject } from 'node:crypto';
-import { certInfo, type CertInfo } from '../cert-info.ts';
-import { readSignedData, verifySignedData, type SignedData } from '../cms.ts';
-import { derSequence, derSetOf, tlv } from '../der.ts';
+import crypto from 'node:crypto';
+import type { CertInfo } from '../cert-info.ts';
+import { attribute, makeSigner, readSignedData, signSignedData, verifySignedData, type SignedData, type Signer } from '../cms.ts';
+import { derSequence, tlv } from '../der.ts';
 import { content, raw, stringValue } from '../der-reader.ts';
-import { NULL, algorithmId, oid, timeDer } from '../x509.ts';
-import { CMS_OID, FailInfo, MessageType, PkiStatus, SCEP_OID, SHA256_OID, type FailInfoValue } from './constants.ts';
+import { oid } from '../x509.ts';
+import { CMS_OID, FailInfo, MessageType, PkiStatus, SCEP_OID, type FailInfoValue } from './constants.ts';
 import { ScepFailure } from './failure.ts';
 
 /** A request we could read enough of to answer with a CertRep. */
@@ -57,52 +57,11 @@ export function parsePkiMessage(body: Uint8Array): { request: PkiRequest; failur
   return { request, failure: new ScepFailure(problem.kind === 'badAlg' ? FailInfo.badAlg : FailInfo.badMessageCheck, problem.reason) };
 }
 
-const attribute = (type: string, value: Uint8Array) => derSequence(oid(type), tlv(0x31, value));
 const printable = (s: string) => tlv(0x13, Buffer.from(s, 'ascii'));
-const SHA256_ALG = algorithmId(SHA256_OID);
-const RSA_ALG = algorithmId(CMS_OID.rsaEncryption, NULL);
 
-export interface Signer {
-  cert: CertInfo;
-  key: KeyObject;
-  /** IssuerAndSerialNumber DER, computed once. */
-  sid: Buffer;
-}
-
-export function makeSigner(certDer: Buffer, key: KeyObject): Signer {
-  const cert = certInfo(certDer);
-  return { cert, key, sid: derSequence(cert.issuerDer, cert.serialDer) };
-}
-
-/**
- * A SCEP pkiMessage: SignedData over `content` (the pkcsPKIEnvelope, or empty), signed with
- * SHA-256 by `signer`, carrying the SCEP attributes; the signed attributes are DER-sorted as a
- * SET OF must be.
- */
+/** A SCEP pkiMessage: SignedData over `content` (the pkcsPKIEnvelope, or empty) carrying the SCEP attributes. */
 export function signPkiMessage(signer: Signer, content: Buffer, scepAttributes: Buffer[]): Buffer {
-  const signedAttrs = derSetOf([
-    attribute(CMS_OID.contentType, oid(CMS_OID.data)),
-    attribute(CMS_OID.signingTime, timeDer(new Date())),
-    attribute(CMS_OID.messageDigest, tlv(0x04, crypto.createHash('sha256').update(content).digest())),
-    ...scepAttributes,
-  ]);
-  const signature = crypto.sign('sha256', signedAttrs, signer.key);
-  const signerInfo = derSequence(
-    Buffer.of(0x02, 0x01, 0x01),
-    signer.sid,
-    SHA256_ALG,
-    Buffer.concat([Buffer.of(0xa0), signedAttrs.subarray(1)]),
-    RSA_ALG,
-    tlv(0x04, signature),
-  );
-  const signedData = derSequence(
-    Buffer.of(0x02, 0x01, 0x01),
-    tlv(0x31, SHA256_ALG),
-    derSequence(oid(CMS_OID.data), tlv(0xa0, tlv(0x04, content))),
-    tlv(0xa0, signer.cert.der),
-    tlv(0x31, signerInfo),
-  );
-  return derSequence(oid(CMS_OID.signedData), tlv(0xa0, signedData));
+  return signSignedData(signer, content, { attributes: scepAttributes });
 }
 
 export const scepAttribute = {
@@ -139,3 +98,5 @@ export function degenerateSignedData(certs: Buffer[], crls: Buffer[] = []): Buff
   parts.push(tlv(0x31));
   return derSequence(oid(CMS_OID.signedData), tlv(0xa0, derSequence(...parts)));
 }
+
+export { makeSigner, type Signer };
