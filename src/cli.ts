@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, serveFlags, type Config } from './config.ts';
 import { isAppError } from './errors.ts';
@@ -17,6 +18,9 @@ const USAGE = `usage: mdm <command> [options]
                                  list issued certificates, newest first
   cert revoke SERIAL [--reason unspecified|keyCompromise|affiliationChanged|superseded|cessationOfOperation]
                                  revoke a device certificate and publish a new CRL
+  push import --cert FILE --key FILE [--key-passphrase-stdin]
+                                 make an Apple MDM push certificate (PEM) and its key the active ones
+  push show                      the active push certificate: topic, expiry, days left
 
 Every command reads the same settings (env MDM_* or flags) and works beside a running server.`;
 
@@ -109,6 +113,36 @@ async function main(argv: string[]): Promise<number | null> {
         return 0;
       }
       throw new UsageError(`unknown command: cert ${sub ?? ''}`);
+    }
+    case 'push': {
+      const { values } = parse(rest, { cert: { type: 'string' }, key: { type: 'string' }, 'key-passphrase-stdin': { type: 'boolean' } });
+      const describe = (c: { topic: string; serial: string; notAfter: number }) => {
+        const days = Math.floor((c.notAfter - Date.now()) / 86_400_000);
+        const left = days >= 0 ? `days left: ${days}` : `expired ${-days} days ago`;
+        return `topic: ${c.topic}\nserial: ${c.serial}\nexpires: ${new Date(c.notAfter).toISOString()}\n${left}\n`;
+      };
+      if (sub === 'import') {
+        const read = (flag: 'cert' | 'key') => {
+          const file = values[flag] as string | undefined;
+          if (!file) throw new UsageError(`push import needs --${flag} FILE`);
+          try {
+            return fs.readFileSync(file, 'utf8');
+          } catch (e) {
+            throw new UsageError(`cannot read --${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          }
+        };
+        const [certPem, keyPem] = [read('cert'), read('key')];
+        const passphrase = values['key-passphrase-stdin'] ? fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
+        const imported = withAppliance(values, (app) => app.push.importPem(certPem, keyPem, { passphrase }));
+        process.stdout.write(describe(imported));
+        return 0;
+      }
+      if (sub === 'show') {
+        const active = withAppliance(values, (app) => app.push.active());
+        process.stdout.write(active ? describe(active) : 'no push certificate\n');
+        return 0;
+      }
+      throw new UsageError(`unknown command: push ${sub ?? ''}`);
     }
     case 'help':
     case '--help':

@@ -12,6 +12,8 @@ import { pkiRoutes } from './pki/routes.ts';
 import { scepRoutes } from './pki/scep/routes.ts';
 import { createScepService } from './pki/scep/service.ts';
 import { inProcess, workerPool } from './pki/scep/worker-pool.ts';
+import { createPushRepo } from './push/repo.ts';
+import { createPushCertificates } from './push/service.ts';
 import { loadMasterKey } from './secrets/master-key.ts';
 import { createSealer } from './secrets/seal.ts';
 import { openStore } from './store/db.ts';
@@ -23,7 +25,8 @@ export function compose(config: Config, log: Logger) {
   const pkiRepo = createPkiRepo(store.db);
   const ca = createCa({ repo: pkiRepo, sealer, log: log.child({ mod: 'ca' }), publicUrl: config.publicUrl, deviceCertDays: config.deviceCertDays });
   const challenges = createChallenges(pkiRepo);
-  return { config, log, store, sealer, pkiRepo, ca, challenges };
+  const push = createPushCertificates({ repo: createPushRepo(store.db), sealer, log: log.child({ mod: 'push' }) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push };
 }
 export type Appliance = ReturnType<typeof compose>;
 
