@@ -21,6 +21,8 @@ const USAGE = `usage: mdm <command> [options]
   push import --cert FILE --key FILE [--key-passphrase-stdin]
                                  make an Apple MDM push certificate (PEM) and its key the active ones
   push show                      the active push certificate: topic, expiry, days left
+  enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
+                                 print a single-use enrollment link for an Apple device
 
 Every command reads the same settings (env MDM_* or flags) and works beside a running server.`;
 
@@ -143,6 +145,21 @@ async function main(argv: string[]): Promise<number | null> {
         return 0;
       }
       throw new UsageError(`unknown command: push ${sub ?? ''}`);
+    }
+    case 'enroll': {
+      if (sub !== 'create') throw new UsageError(`unknown command: enroll ${sub ?? ''}`);
+      const { values } = parse(rest, { user: { type: 'string' }, ownership: { type: 'string' }, ttl: { type: 'string' } });
+      const ttl = parseDuration((values.ttl as string | undefined) ?? '7d');
+      if (ttl === null) throw new UsageError('--ttl must be a duration such as 1h or 7d');
+      const ownership = (values.ownership as string | undefined) ?? 'corporate';
+      if (ownership !== 'corporate' && ownership !== 'personal') throw new UsageError('--ownership must be corporate or personal');
+      const user = values.user as string | undefined;
+      if (user !== undefined && !/^[^\s@]+@[^\s@]+$/.test(user)) throw new UsageError('--user must be an email address');
+      withAppliance(values, (app) => {
+        const link = app.links.create({ userEmail: user ?? null, ownership, ttlMs: ttl });
+        process.stdout.write(link.url + '\n');
+      });
+      return 0;
     }
     case 'help':
     case '--help':

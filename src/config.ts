@@ -71,6 +71,16 @@ const settings = {
       .transform(Number)
       .optional(),
   },
+  trustedProxies: {
+    env: 'MDM_TRUSTED_PROXIES',
+    flag: 'trusted-proxies',
+    schema: z
+      .string()
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+      .refine((list) => list.every((ip) => net.isIP(ip) !== 0), 'must be a comma-separated list of IP addresses')
+      .optional(),
+  },
+  organization: { env: 'MDM_ORGANIZATION', flag: 'organization', schema: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').default('Open MDM') },
   deviceCertDays: { env: 'MDM_DEVICE_CERT_DAYS', flag: 'device-cert-days', schema: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(365) },
 } as const;
 
@@ -91,6 +101,10 @@ export interface Config {
   scepAllowDes: boolean;
   /** Worker threads answering SCEP PKIOperations; 0 keeps them on the main thread. */
   scepWorkers: number;
+  /** Reverse proxies whose RFC 9440 Client-Cert header is believed. */
+  trustedProxies: string[];
+  /** Shown to users on enrollment pages and profiles. */
+  organization: string;
   deviceCertDays: number;
 }
 
@@ -145,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     scepAllowDes: p.scepAllowDes,
     // Enrollment is RSA-bound: one worker per core, capped, since a small appliance shares its cores.
     scepWorkers: p.scepWorkers ?? Math.min(os.availableParallelism(), 4),
+    trustedProxies: p.trustedProxies ?? [],
+    organization: p.organization,
     deviceCertDays: p.deviceCertDays,
   };
 }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,15 @@ import { pkiRoutes } from './pki/routes.ts';
 import { scepRoutes } from './pki/scep/routes.ts';
 import { createScepService } from './pki/scep/service.ts';
 import { inProcess, workerPool } from './pki/scep/worker-pool.ts';
+import { enrollRoutes } from './apple/enroll-routes.tsx';
+import { createEnrollmentLinks } from './apple/enrollment-links.ts';
+import { inventoryCommands } from './apple/inventory-commands.ts';
+import { enrollmentProfile, signProfile } from './apple/profile.ts';
+import { makeSigner } from './pki/cms.ts';
+import { createCommandQueue } from './apple/queue.ts';
+import { createAppleRepo } from './apple/repo.ts';
+import { appleMdmRoutes } from './apple/routes.ts';
+import { createAppleMdm } from './apple/service.ts';
 import { createPushRepo } from './push/repo.ts';
 import { createPushCertificates } from './push/service.ts';
 import { loadMasterKey } from './secrets/master-key.ts';
@@ -26,7 +36,10 @@ export function compose(config: Config, log: Logger) {
   const ca = createCa({ repo: pkiRepo, sealer, log: log.child({ mod: 'ca' }), publicUrl: config.publicUrl, deviceCertDays: config.deviceCertDays });
   const challenges = createChallenges(pkiRepo);
   const push = createPushCertificates({ repo: createPushRepo(store.db), sealer, log: log.child({ mod: 'push' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push };
+  const appleRepo = createAppleRepo(store.db);
+  const queue = createCommandQueue({ repo: appleRepo, log: log.child({ mod: 'queue' }) });
+  const links = createEnrollmentLinks({ repo: appleRepo, challenges, publicUrl: config.publicUrl, log: log.child({ mod: 'enroll' }) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -52,13 +65,54 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   });
   const operations = config.scepWorkers > 0 ? await workerPool(config.scepWorkers, config, log.child({ mod: 'scep' })) : inProcess(scep);
   const scepApp = scepRoutes(scep, operations);
+  const mdm = createAppleMdm({
+    repo: appliance.appleRepo,
+    pkiRepo: appliance.pkiRepo,
+    queue: appliance.queue,
+    sealer: appliance.sealer,
+    log: log.child({ mod: 'mdm' }),
+    inventoryCommands,
+  });
+  // The TLS identity: the admin's files, else one our CA issues (and reissues before it expires).
+  const tlsIdentity = () => {
+    if (config.tls) return { cert: fs.readFileSync(config.tls.certFile, 'utf8'), key: fs.readFileSync(config.tls.keyFile, 'utf8') };
+    const id = ca.tlsIdentity([config.publicHost, 'localhost', '127.0.0.1', '::1']);
+    return { cert: id.certPem, key: id.keyPem };
+  };
+  // Profiles are signed by the identity devices see on HTTPS, with its chain.
+  const profileSigner = () => {
+    const { cert, key } = tlsIdentity();
+    const ders = [...cert.matchAll(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/g)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+    return { signer: makeSigner(ders[0]!, crypto.createPrivateKey(key)), chain: ders.slice(1) };
+  };
+  const enroll = enrollRoutes({
+    links: appliance.links,
+    log: log.child({ mod: 'enroll' }),
+    organization: config.organization,
+    topic: () => appliance.push.active()?.topic ?? null,
+    profile: (spent, topic) => {
+      const { signer, chain } = profileSigner();
+      const profile = enrollmentProfile({
+        publicUrl: config.publicUrl,
+        topic,
+        challenge: spent.challenge,
+        ownership: spent.ownership,
+        caDer: ca.ca.der,
+        includeRoot: !config.tls,
+        organization: config.organization,
+      });
+      return signProfile(profile, signer, chain);
+    },
+  });
   const app = buildApp({
     log: log.child({ mod: 'http' }),
     checkDatabase: () => void store.sqlite.prepare('SELECT 1').get(),
     mounts: [
+      ['/mdm', appleMdmRoutes({ mdm, ca, log: log.child({ mod: 'mdm' }), trustedProxies: config.trustedProxies }), true],
       ['/scep', scepApp],
       ['/cgi-bin/pkiclient.exe', scepApp],
       ['/pki', pkiRoutes(ca)],
+      ['/enroll', enroll],
     ],
   });
 
@@ -74,12 +128,6 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     return addr;
   };
 
-  // The TLS identity: the admin's files, else one our CA issues (and reissues before it expires).
-  const tlsIdentity = () => {
-    if (config.tls) return { cert: fs.readFileSync(config.tls.certFile, 'utf8'), key: fs.readFileSync(config.tls.keyFile, 'utf8') };
-    const id = ca.tlsIdentity([config.publicHost, 'localhost', '127.0.0.1', '::1']);
-    return { cert: id.certPem, key: id.keyPem };
-  };
   let httpAddr: AddressInfo | null = null;
   let httpsAddr: AddressInfo | null = null;
   let httpsServer: https.Server | null = null;

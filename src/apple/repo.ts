@@ -144,6 +144,22 @@ export function createAppleRepo(db: Db) {
     targets(uuid: string) {
       return db.select().from(appleCommandTargets).where(eq(appleCommandTargets.commandUuid, uuid)).all();
     },
+    insertEnrollmentToken(row: typeof enrollmentTokens.$inferInsert) {
+      db.insert(enrollmentTokens).values(row).run();
+    },
+    enrollmentTokenByHash(hash: string) {
+      return db.select().from(enrollmentTokens).where(eq(enrollmentTokens.hash, hash)).get();
+    },
+    /** Spends a link: true when it was unused and unexpired, and is now used. */
+    spendEnrollmentToken(id: string, challengeId: string, now: number): boolean {
+      return (
+        db
+          .update(enrollmentTokens)
+          .set({ usedAt: now, challengeId })
+          .where(and(eq(enrollmentTokens.id, id), isNull(enrollmentTokens.usedAt), sql`${enrollmentTokens.expiresAt} > ${now}`))
+          .run().changes === 1
+      );
+    },
     enrollmentTokenByChallenge(challengeId: string) {
       return db.select().from(enrollmentTokens).where(eq(enrollmentTokens.challengeId, challengeId)).get();
     },

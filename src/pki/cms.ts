@@ -150,7 +150,7 @@ export const attribute = (type: string, value: Uint8Array): Buffer => derSequenc
  * attributes plus `attributes`, DER-sorted as a SET OF must be (Go verifiers insist). `detached`
  * leaves the content out, as Apple's Mdm-Signature does.
  */
-export function signSignedData(signer: Signer, content: Buffer, o: { attributes?: Buffer[]; detached?: boolean } = {}): Buffer {
+export function signSignedData(signer: Signer, content: Buffer, o: { attributes?: Buffer[]; detached?: boolean; chain?: Buffer[] } = {}): Buffer {
   const signedAttrs = derSetOf([
     attribute(CONTENT_TYPE_OID, oid(DATA_OID)),
     attribute(SIGNING_TIME_OID, timeDer(new Date())),
@@ -170,7 +170,7 @@ export function signSignedData(signer: Signer, content: Buffer, o: { attributes?
     Buffer.of(0x02, 0x01, 0x01),
     tlv(0x31, SHA256_ALG),
     o.detached ? derSequence(oid(DATA_OID)) : derSequence(oid(DATA_OID), tlv(0xa0, tlv(0x04, content))),
-    tlv(0xa0, signer.cert.der),
+    tlv(0xa0, signer.cert.der, ...(o.chain ?? [])),
     tlv(0x31, signerInfo),
   );
   return derSequence(oid(SIGNED_DATA_OID), tlv(0xa0, signedData));

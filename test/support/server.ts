@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import readline from 'node:readline';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -76,4 +77,30 @@ export async function startServer(opts: { dataDir?: string; env?: Record<string,
       return exited;
     },
   };
+}
+
+/**
+ * Announces an oversized body and returns the status the server answers with. A raw socket: the
+ * server answers 413 from Content-Length and hangs up, which an HTTP client mid-upload reports
+ * as EPIPE instead of the status.
+ */
+export function sendOversized(url: string, method: string, bytes: number): Promise<number> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname, () => {
+      sock.write(`${method} ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Length: ${bytes}\r\nConnection: close\r\n\r\n`);
+      sock.write(Buffer.alloc(1024));
+    });
+    let head = '';
+    sock.on('data', (d) => {
+      head += d.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
+      if (m) {
+        resolve(Number(m[1]));
+        sock.destroy();
+      }
+    });
+    sock.on('error', (e) => (/^HTTP\/1\.1 \d{3}/.test(head) ? undefined : reject(e)));
+    sock.setTimeout(10_000, () => sock.destroy(new Error('no answer to an oversized request')));
+  });
 }
