@@ -33,10 +33,11 @@ export function runCli(args: string[], env: Record<string, string> = {}) {
 /** Starts `mdm serve` on 127.0.0.1 with an ephemeral plain-HTTP port and a fresh data dir. */
 export async function startServer(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
+  const publicUrl = 'http://127.0.0.1:8080';
   const env = { ...process.env, MDM_DATA_DIR: dataDir, MDM_LOG_LEVEL: 'info', ...opts.env };
   const proc = spawn(
     process.execPath,
-    [MDM_BIN, 'serve', '--http-port', '0', '--https-port', 'off', '--listen', '127.0.0.1', '--public-url', 'http://127.0.0.1:8080', ...(opts.args ?? [])],
+    [MDM_BIN, 'serve', '--http-port', '0', '--https-port', 'off', '--listen', '127.0.0.1', '--public-url', publicUrl, ...(opts.args ?? [])],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Array<Record<string, unknown>> = [];
@@ -62,7 +63,8 @@ export async function startServer(opts: { dataDir?: string; env?: Record<string,
     dataDir,
     proc,
     logs,
-    cli: (args, extra = {}) => runCli(args, { MDM_DATA_DIR: dataDir, ...opts.env, ...extra }),
+    // The CLI speaks for the same appliance: same data dir and public URL.
+    cli: (args, extra = {}) => runCli(args, { MDM_DATA_DIR: dataDir, MDM_PUBLIC_URL: publicUrl, ...opts.env, ...extra }),
     async waitForLog(pred, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
