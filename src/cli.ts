@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, serveFlags, type Config } from './config.ts';
 import { isAppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { compose, serve } from './main.ts';
-import { parseDuration } from './cli/duration.ts';
+import { parseDuration } from './duration.ts';
 import { REVOCATION_REASONS } from './pki/ca.ts';
 import { toPem } from './pki/x509.ts';
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import net from 'node:net';
 import { z } from 'zod';
+import { parseDuration } from './duration.ts';
 
 /**
  * Every setting of the appliance: its env name, the `mdm serve` flag that overrides it, and
@@ -24,6 +25,13 @@ const bool = z
   .transform((s) => s.trim().toLowerCase())
   .pipe(z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' }))
   .transform((s) => ['1', 'true', 'yes', 'on'].includes(s));
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((s) => parseDuration(s) !== null, 'must be a duration such as 30m, 12h or 7d')
+    .transform((s) => parseDuration(s)!);
 
 const settings = {
   dataDir: { env: 'MDM_DATA_DIR', flag: 'data-dir', schema: z.string().min(1, 'must not be empty').default('./data') },
@@ -81,6 +89,8 @@ const settings = {
       .optional(),
   },
   organization: { env: 'MDM_ORGANIZATION', flag: 'organization', schema: z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').default('Open MDM') },
+  inventoryInterval: { env: 'MDM_INVENTORY_INTERVAL', flag: 'inventory-interval', schema: duration('24h') },
+  commandTtl: { env: 'MDM_COMMAND_TTL', flag: 'command-ttl', schema: duration('30d') },
   deviceCertDays: { env: 'MDM_DEVICE_CERT_DAYS', flag: 'device-cert-days', schema: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(365) },
 } as const;
 
@@ -105,6 +115,10 @@ export interface Config {
   trustedProxies: string[];
   /** Shown to users on enrollment pages and profiles. */
   organization: string;
+  /** How old a device's inventory may get before it is asked again (ms). */
+  inventoryInterval: number;
+  /** Unanswered commands expire after this (ms). */
+  commandTtl: number;
   deviceCertDays: number;
 }
 
@@ -161,6 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     scepWorkers: p.scepWorkers ?? Math.min(os.availableParallelism(), 4),
     trustedProxies: p.trustedProxies ?? [],
     organization: p.organization,
+    inventoryInterval: p.inventoryInterval,
+    commandTtl: p.commandTtl,
     deviceCertDays: p.deviceCertDays,
   };
 }

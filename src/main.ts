@@ -16,6 +16,7 @@ import { inProcess, workerPool } from './pki/scep/worker-pool.ts';
 import { enrollRoutes } from './apple/enroll-routes.tsx';
 import { createEnrollmentLinks } from './apple/enrollment-links.ts';
 import { inventoryCommands } from './apple/inventory-commands.ts';
+import { createAppleMaintenance } from './apple/maintenance.ts';
 import { enrollmentProfile, signProfile } from './apple/profile.ts';
 import { makeSigner } from './pki/cms.ts';
 import { createCommandQueue } from './apple/queue.ts';
@@ -37,7 +38,7 @@ export function compose(config: Config, log: Logger) {
   const challenges = createChallenges(pkiRepo);
   const push = createPushCertificates({ repo: createPushRepo(store.db), sealer, log: log.child({ mod: 'push' }) });
   const appleRepo = createAppleRepo(store.db);
-  const queue = createCommandQueue({ repo: appleRepo, log: log.child({ mod: 'queue' }) });
+  const queue = createCommandQueue({ repo: appleRepo, log: log.child({ mod: 'queue' }), defaultTtlMs: config.commandTtl });
   const links = createEnrollmentLinks({ repo: appleRepo, challenges, publicUrl: config.publicUrl, log: log.child({ mod: 'enroll' }) });
   return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links };
 }
@@ -148,8 +149,16 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     throw e;
   }
 
-  const housekeeping = setInterval(() => {
+  const maintenance = createAppleMaintenance({
+    repo: appliance.appleRepo,
+    queue: appliance.queue,
+    log: log.child({ mod: 'mdm' }),
+    inventoryIntervalMs: config.inventoryInterval,
+    inventoryCommands,
+  });
+  const housekeep = () => {
     try {
+      maintenance.run();
       challenges.purgeExpired();
       ca.crl();
       if (ca.rotateRaIfDue()) log.info('rotated the SCEP RA certificate');
@@ -165,7 +174,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     } catch (e) {
       log.error({ err: e }, 'housekeeping failed');
     }
-  }, 3_600_000);
+  };
+  // Soon after start (inventories that fell due while the appliance was down), then hourly.
+  const firstHousekeeping = setTimeout(housekeep, 10_000);
+  firstHousekeeping.unref();
+  const housekeeping = setInterval(housekeep, 3_600_000);
   housekeeping.unref();
 
   let closing: Promise<void> | null = null;
@@ -175,6 +188,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     close() {
       closing ??= (async () => {
         clearInterval(housekeeping);
+        clearTimeout(firstHousekeeping);
         await Promise.all(
           servers.map(
             (s) =>

@@ -160,6 +160,25 @@ export function createAppleRepo(db: Db) {
           .run().changes === 1
       );
     },
+    /** Enrolled device channels whose inventory is older than `before`, with no DeviceInformation waiting. */
+    inventoryDue(before: number, limit: number): string[] {
+      return db
+        .select({ id: appleEnrollments.id })
+        .from(appleEnrollments)
+        .innerJoin(appleDevices, eq(appleDevices.id, appleEnrollments.deviceId))
+        .where(
+          and(
+            eq(appleEnrollments.status, 'enrolled'),
+            inArray(appleEnrollments.type, ['device', 'user-enrollment-device']),
+            or(isNull(appleDevices.inventoryUpdatedAt), lt(appleDevices.inventoryUpdatedAt, before)),
+            sql`NOT EXISTS (SELECT 1 FROM ${appleCommandTargets} t JOIN ${appleCommands} c ON c.uuid = t.command_uuid
+                 WHERE t.enrollment_id = ${appleEnrollments.id} AND t.status IN ('pending', 'not_now') AND c.request_type = 'DeviceInformation')`,
+          ),
+        )
+        .limit(limit)
+        .all()
+        .map((r) => r.id);
+    },
     enrollmentTokenByChallenge(challengeId: string) {
       return db.select().from(enrollmentTokens).where(eq(enrollmentTokens.challengeId, challengeId)).get();
     },
