@@ -19,6 +19,7 @@ import { inventoryCommands } from './apple/inventory-commands.ts';
 import { createAppleMaintenance } from './apple/maintenance.ts';
 import { enrollmentProfile, signProfile } from './apple/profile.ts';
 import { makeSigner } from './pki/cms.ts';
+import { toPem } from './pki/x509.ts';
 import { createCommandQueue } from './apple/queue.ts';
 import { createAppleRepo } from './apple/repo.ts';
 import { appleMdmRoutes } from './apple/routes.ts';
@@ -139,7 +140,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     }
     if (config.httpsPort !== null) {
       tls = tlsIdentity();
-      httpsServer = createAdaptorServer({ fetch: app.fetch, createServer: https.createServer, serverOptions: tls }) as https.Server;
+      // Devices may authenticate with their identity certificate in TLS. Naming our CA as the only
+      // acceptable issuer keeps browsers from offering (or prompting for) other certificates.
+      const clientAuth = { requestCert: true, rejectUnauthorized: false, ca: toPem('CERTIFICATE', ca.ca.der) };
+      httpsServer = createAdaptorServer({ fetch: app.fetch, createServer: https.createServer, serverOptions: { ...tls, ...clientAuth } }) as https.Server;
       httpsAddr = await listen(httpsServer, config.httpsPort, 'https');
     }
   } catch (e) {
@@ -166,7 +170,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         // New certificate files, or our own certificate reissued: swap without a restart.
         const next = tlsIdentity();
         if (next.cert !== tls.cert || next.key !== tls.key) {
-          httpsServer.setSecureContext(next);
+          httpsServer.setSecureContext({ ...next, ca: toPem('CERTIFICATE', ca.ca.der) });
           tls = next;
           log.info('reloaded the TLS certificate');
         }
