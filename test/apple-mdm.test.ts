@@ -209,6 +209,25 @@ describe('Apple MDM check-in and commands', () => {
     assert.equal((await d.send({ UDID: d.udid, UserID: 'ABC-USER', Status: 'Idle' })).status, 200);
   });
 
+  test('User Enrollment: the EnrollmentID names the device channel, EnrollmentID:EnrollmentUserID the user channel', async () => {
+    const d = new AppleDevice(server.url);
+    await d.scepEnroll(CHALLENGE);
+    const id = `UE-${crypto.randomUUID()}`;
+    const topic = 'com.apple.mgmt.External.test';
+    assert.equal((await d.send({ MessageType: 'Authenticate', EnrollmentID: id, Topic: topic }, { checkin: true })).status, 200);
+    assert.equal((await d.send({ MessageType: 'TokenUpdate', EnrollmentID: id, Topic: topic, Token: d.token, PushMagic: 'ue' }, { checkin: true })).status, 200);
+    assert.equal(enrollment(id)!.type, 'user-enrollment-device');
+    const first = await d.send({ EnrollmentID: id, Status: 'Idle' });
+    assert.equal(first.status, 200);
+    assert.ok(first.plist?.CommandUUID, 'inventory queued for the User Enrollment device channel');
+    const user = { EnrollmentID: id, EnrollmentUserID: 'USER-1', Topic: topic };
+    assert.equal((await d.send({ MessageType: 'TokenUpdate', ...user, Token: d.token, PushMagic: 'ue-user' }, { checkin: true })).status, 200);
+    assert.equal(enrollment(`${id}:USER-1`)!.type, 'user-enrollment-user');
+    // Another device's certificate cannot speak for this enrollment.
+    const other = await enrolled();
+    assert.equal((await d.send({ EnrollmentID: id, Status: 'Idle' }, { identity: other.identity })).status, 400);
+  });
+
   test('bad input: malformed plists, unknown MessageType, missing keys, oversized bodies get 400/413 and the server keeps serving', async () => {
     const d = await enrolled();
     const bad = [
