@@ -5,7 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Ca } from '../pki/ca.ts';
-import { identify } from './identity.ts';
+import { createIdentifier } from './identity.ts';
 import type { AppleMdm } from './service.ts';
 
 /** Installed-application and certificate lists from a Mac can run to megabytes. */
@@ -18,6 +18,7 @@ const CHECKIN_TYPE = 'application/x-apple-aspen-mdm-checkin';
  */
 export function appleMdmRoutes(deps: { mdm: AppleMdm; ca: Ca; log: Logger; trustedProxies: string[] }) {
   const app = new Hono<{ Bindings: HttpBindings }>();
+  const identify = createIdentifier(deps.ca);
   const bare = (status: number) => new Response(null, { status });
 
   const handler = async (c: import('hono').Context<{ Bindings: HttpBindings }>) => {
@@ -25,7 +26,7 @@ export function appleMdmRoutes(deps: { mdm: AppleMdm; ca: Ca; log: Logger; trust
     const socket = c.env?.incoming?.socket as TLSSocket | undefined;
     const peer = socket?.remoteAddress ?? '';
     try {
-      const identity = identify(deps.ca, {
+      const identity = identify({
         body,
         mdmSignature: c.req.header('mdm-signature'),
         tlsCertificate: typeof socket?.getPeerCertificate === 'function' ? (socket.getPeerCertificate(false)?.raw ?? null) : null,

@@ -39,6 +39,15 @@ const isDeviceChannel = (e: { type: string }) => e.type === 'device' || e.type =
 export function createAppleMdm(opts: AppleMdmOptions) {
   const { repo, queue, sealer, log } = opts;
   const now = opts.now ?? Date.now;
+  // Last-seen times are written at most once a minute per enrollment: a device checking in every
+  // few seconds would otherwise turn every check-in into a database write.
+  const TOUCH_EVERY = 60_000;
+  const touched = new Map<string, number>();
+  const touch = (id: string, t: number) => {
+    if (t - (touched.get(id) ?? 0) < TOUCH_EVERY) return;
+    touched.set(id, t);
+    repo.touch(id, t);
+  };
 
   /** The enrollment of a device channel must be bound to this certificate (or to the one it renewed). */
   function authorize(deviceId: string, identity: DeviceIdentity): EnrollmentRow {
@@ -167,7 +176,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     if (m.MessageType === 'TokenUpdate') return tokenUpdate(m, identity);
 
     const device = authorize(e.deviceId, identity);
-    repo.touch(e.id, now());
+    touch(e.id, now());
     switch (m.MessageType) {
       case 'CheckOut':
         if (isDeviceChannel(e)) repo.unenrollDevice(e.deviceId, now());
@@ -200,11 +209,11 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     const r = parsed.data;
     const e = enrollmentOf(r);
     if (!e) throw refuse('the report names no device (UDID or EnrollmentID)');
-    authorize(e.deviceId, identity);
-    const enrollment = repo.enrollment(e.id);
+    const device = authorize(e.deviceId, identity);
+    const enrollment = e.id === device.id ? device : repo.enrollment(e.id);
     if (!enrollment || enrollment.status !== 'enrolled') throw refuse(`enrollment ${e.id} is not enrolled`);
     const t = now();
-    repo.touch(e.id, t);
+    touch(e.id, t);
     if (r.Status !== 'Idle') {
       const requestType = queue.record(e.id, dict, body);
       if (requestType && r.Status === 'Acknowledged') applyInventory(repo, e.deviceId, requestType, dict, t);

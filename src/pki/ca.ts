@@ -318,6 +318,11 @@ export function createCa(opts: CaOptions) {
       return row.der.equals(cert.der) ? { serial: row.serial } : null;
     },
 
+    /** Changes whenever a certificate is revoked (a new CRL is published): caches of vetted certificates key on it. */
+    revocationGeneration(): number {
+      return repo.crlNumber();
+    },
+
     /** Reissues the SCEP RA certificate when it nears expiry, or loads one another thread reissued; true when it changed. */
     rotateRaIfDue(): boolean {
       const stored = repo.authority('ra');

@@ -103,7 +103,7 @@ export type SignatureProblem = { kind: 'badAlg' | 'badSignature'; reason: string
  * through the messageDigest attribute when there are signed attributes, directly otherwise.
  * RSA signers only, as SCEP and Apple's MDM identities are.
  */
-export function verifySignedData(si: SignerInfo, signer: CertInfo, signedContent: Buffer): SignatureProblem | null {
+export function verifySignedData(si: SignerInfo, signer: CertInfo, signedContent: Buffer, signerKey?: KeyObject): SignatureProblem | null {
   const digest = DIGESTS[si.digestAlg];
   if (!digest) return { kind: 'badAlg', reason: `unsupported digest ${si.digestAlg}` };
   if (si.signatureAlg !== RSA_ENCRYPTION_OID && SIGNATURE_DIGESTS[si.signatureAlg] !== digest) {
@@ -123,7 +123,7 @@ export function verifySignedData(si: SignerInfo, signer: CertInfo, signedContent
     signed = signedContent;
   }
   try {
-    const key = publicKeyOf(signer);
+    const key = signerKey ?? publicKeyOf(signer);
     if (key.asymmetricKeyType !== 'rsa') return { kind: 'badAlg', reason: 'only RSA signer keys are supported' };
     return crypto.verify(digest, signed, key, si.signature) ? null : { kind: 'badSignature', reason: 'signature does not verify' };
   } catch {

@@ -16,6 +16,7 @@ export function createPkiRepo(db: Db) {
       Object.fromEntries(Object.keys(getTableColumns(certificates)).map((k) => [k, sql.placeholder(k)])) as never,
     )
     .prepare();
+  const crlNumber = db.select({ n: sql<number>`max(${pkiCrls.number})` }).from(pkiCrls).prepare();
   const consume = db
     .update(scepChallenges)
     .set({ usedAt: sql`${sql.placeholder('now')}` })
@@ -89,6 +90,10 @@ export function createPkiRepo(db: Db) {
         .from(certificates)
         .where(and(eq(certificates.status, 'revoked'), gt(certificates.notAfter, now)))
         .all();
+    },
+    /** The number of the newest CRL: it moves with every revocation. */
+    crlNumber(): number {
+      return crlNumber.get()?.n ?? 0;
     },
     latestCrl() {
       return db.select().from(pkiCrls).orderBy(desc(pkiCrls.number)).limit(1).get();
