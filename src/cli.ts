@@ -23,6 +23,9 @@ const USAGE = `usage: mdm <command> [options]
   push show                      the active push certificate: topic, expiry, days left
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
+  api-token create --name NAME   create a token for the JSON API (/api/v1); printed once, only its hash is kept
+  api-token list                 tokens: id, name, created, last used, status
+  api-token revoke ID            revoke a token at once
 
 Every command reads the same settings (env MDM_* or flags) and works beside a running server.`;
 
@@ -160,6 +163,35 @@ async function main(argv: string[]): Promise<number | null> {
         process.stdout.write(link.url + '\n');
       });
       return 0;
+    }
+    case 'api-token': {
+      const { values, positionals } = parse(rest, { name: { type: 'string' } });
+      if (sub === 'create') {
+        const name = values.name as string | undefined;
+        if (!name?.trim()) throw new UsageError('api-token create needs --name NAME');
+        const created = withAppliance(values, (app) => app.apiTokens.create(name));
+        // stdout is the secret alone, for TOKEN=$(mdm api-token create --name ci).
+        process.stdout.write(created.token + '\n');
+        process.stderr.write(`created API token ${created.id} (${created.name}); it is shown only this once\n`);
+        return 0;
+      }
+      if (sub === 'list') {
+        const when = (t: number | null) => (t === null ? '-' : new Date(t).toISOString());
+        withAppliance(values, (app) => {
+          for (const t of app.apiTokens.list()) {
+            process.stdout.write([t.id, t.name, when(t.createdAt), when(t.lastUsedAt), t.revokedAt === null ? 'active' : `revoked ${when(t.revokedAt)}`].join('\t') + '\n');
+          }
+        });
+        return 0;
+      }
+      if (sub === 'revoke') {
+        const id = positionals[0];
+        if (!id) throw new UsageError('api-token revoke needs an ID (see mdm api-token list)');
+        const revoked = withAppliance(values, (app) => app.apiTokens.revoke(id));
+        process.stdout.write(`revoked ${revoked.id} (${revoked.name})\n`);
+        return 0;
+      }
+      throw new UsageError(`unknown command: api-token ${sub ?? ''}`);
     }
     case 'help':
     case '--help':

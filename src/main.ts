@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
+import { apiRoutes } from './api/app.ts';
+import { createApiTokens } from './auth/api-tokens.ts';
+import { createAuthRepo } from './auth/repo.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
 import type { Logger } from './log.ts';
@@ -41,7 +44,8 @@ export function compose(config: Config, log: Logger) {
   const appleRepo = createAppleRepo(store.db);
   const queue = createCommandQueue({ repo: appleRepo, log: log.child({ mod: 'queue' }), defaultTtlMs: config.commandTtl });
   const links = createEnrollmentLinks({ repo: appleRepo, challenges, publicUrl: config.publicUrl, log: log.child({ mod: 'enroll' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links };
+  const apiTokens = createApiTokens({ repo: createAuthRepo(store.db), log: log.child({ mod: 'api' }) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -115,6 +119,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/cgi-bin/pkiclient.exe', scepApp],
       ['/pki', pkiRoutes(ca)],
       ['/enroll', enroll],
+      ['/api/v1', apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue })],
     ],
   });
 

@@ -1,4 +1,4 @@
-import { and, eq, inArray, lt, or, sql, desc, isNull } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt, ne, or, sql, desc, isNull } from 'drizzle-orm';
 import type { Db } from '../store/db.ts';
 import { appleCommands, appleCommandTargets, appleDevices, appleEnrollments, enrollmentTokens } from './tables.ts';
 
@@ -184,6 +184,82 @@ export function createAppleRepo(db: Db) {
     },
     linkEnrollmentToken(tokenId: string, enrollmentId: string) {
       db.update(enrollmentTokens).set({ enrollmentId }).where(eq(enrollmentTokens.id, tokenId)).run();
+    },
+    /**
+     * A page of devices with their device channel (whose enrollment id is the device id), in id
+     * order: keyset pagination after `afterId` stays one primary-key range scan at any depth.
+     */
+    listDevices(o: { limit: number; afterId?: string; platform?: string; enrolled?: boolean }) {
+      const e = appleEnrollments;
+      const d = appleDevices;
+      return db
+        .select({
+          id: d.id,
+          udid: d.udid,
+          serialNumber: d.serialNumber,
+          deviceName: d.deviceName,
+          model: d.model,
+          osVersion: d.osVersion,
+          platform: d.platform,
+          enrollmentStatus: e.status,
+          ownership: e.ownership,
+          userEmail: e.userEmail,
+          lastSeenAt: e.lastSeenAt,
+          enrolledAt: e.enrolledAt,
+        })
+        .from(d)
+        .leftJoin(e, eq(e.id, d.id))
+        .where(
+          and(
+            o.afterId === undefined ? undefined : gt(d.id, o.afterId),
+            o.platform === undefined ? undefined : eq(d.platform, o.platform),
+            o.enrolled === undefined ? undefined : o.enrolled ? eq(e.status, 'enrolled') : or(isNull(e.status), ne(e.status, 'enrolled')),
+          ),
+        )
+        .orderBy(d.id)
+        .limit(o.limit)
+        .all();
+    },
+    enrollmentsOfDevice(deviceId: string): EnrollmentRow[] {
+      return db.select().from(appleEnrollments).where(eq(appleEnrollments.deviceId, deviceId)).orderBy(appleEnrollments.createdAt, appleEnrollments.id).all();
+    },
+    /** Enrollments among `ids` with what their device told us that decides which commands it takes. */
+    commandTargetFacts(ids: string[]) {
+      const e = appleEnrollments;
+      const d = appleDevices;
+      const out = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        out.push(
+          ...db
+            .select({
+              id: e.id,
+              type: e.type,
+              status: e.status,
+              ownership: e.ownership,
+              platform: d.platform,
+              productName: d.productName,
+              model: d.model,
+              osVersion: d.osVersion,
+              // 1, 0 or null: the inventory's answer, without reading the whole document.
+              supervised: sql<number | null>`json_extract(${d.deviceInformation}, '$.IsSupervised')`,
+            })
+            .from(e)
+            .leftJoin(d, eq(d.id, e.deviceId))
+            .where(inArray(e.id, ids.slice(i, i + 500)))
+            .all(),
+        );
+      }
+      return out;
+    },
+    /** Each target's state and parsed answer, without the raw plists. */
+    targetResults(uuid: string) {
+      const t = appleCommandTargets;
+      return db
+        .select({ enrollmentId: t.enrollmentId, status: t.status, updatedAt: t.updatedAt, result: t.result })
+        .from(t)
+        .where(eq(t.commandUuid, uuid))
+        .orderBy(t.enrollmentId)
+        .all();
     },
   };
 }

@@ -1,0 +1,18 @@
+import { Hono } from 'hono';
+import type { CommandQueue } from '../apple/queue.ts';
+import type { AppleRepo } from '../apple/repo.ts';
+import type { ApiTokens } from '../auth/api-tokens.ts';
+import { bearerAuth, type ApiEnv } from './auth.ts';
+import { createCommandService } from './command-service.ts';
+import { commandRoutes } from './commands.ts';
+import { createDeviceViews } from './device-service.ts';
+import { deviceRoutes } from './devices.ts';
+
+/** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
+export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; queue: CommandQueue }) {
+  const app = new Hono<ApiEnv>();
+  app.use('*', bearerAuth(deps.tokens));
+  app.route('/', deviceRoutes(createDeviceViews(deps.repo)));
+  app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue })));
+  return app;
+}

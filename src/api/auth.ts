@@ -1,0 +1,23 @@
+import type { MiddlewareHandler } from 'hono';
+import type { ApiTokenInfo, ApiTokens } from '../auth/api-tokens.ts';
+
+export type ApiEnv = { Variables: { apiToken: ApiTokenInfo } };
+
+/**
+ * `Authorization: Bearer <token>` on every API request. The 401 is built here rather than thrown:
+ * AppError leaves 401 out on purpose, as a device that sees one removes its MDM profile.
+ */
+export function bearerAuth(tokens: ApiTokens): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const m = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '');
+    const token = m ? tokens.authenticate(m[1]!) : null;
+    if (!token) {
+      const message = m ? 'unknown or revoked API token' : 'an Authorization: Bearer <API token> header is required';
+      // RFC 6750: say which scheme, and whether the token itself was the problem.
+      const challenge = m ? 'Bearer realm="mdm", error="invalid_token"' : 'Bearer realm="mdm"';
+      return c.json({ error: { code: 'unauthorized', message } }, 401, { 'www-authenticate': challenge });
+    }
+    c.set('apiToken', token);
+    await next();
+  };
+}

@@ -1,0 +1,39 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ApiEnv } from './auth.ts';
+import type { CommandService } from './command-service.ts';
+import { deviceId } from './devices.ts';
+import { parseWith, readJson } from './http.ts';
+
+const command = {
+  request_type: z.string().min(1).max(100),
+  params: z.record(z.string(), z.unknown()).optional(),
+  priority: z.number().int().min(0).max(100).optional(),
+};
+/** The per-device route targets that device's channel: naming other targets there is a mistake. */
+export const deviceCommandBody = z.strictObject(command);
+export const bulkCommandBody = z.strictObject({ ...command, enrollment_ids: z.array(z.string().min(1).max(300)).min(1).max(10_000) });
+const commandUuid = z.string().min(1).max(128);
+
+/** `/commands` and `/devices/:id/commands`: queue MDM commands, follow them, cancel them. */
+export function commandRoutes(commands: CommandService) {
+  const app = new Hono<ApiEnv>();
+  app.post('/devices/:id/commands', async (c) => {
+    const body = await readJson(c, deviceCommandBody);
+    const target = commands.deviceChannel(parseWith(deviceId, c.req.param('id'), 'id'));
+    const uuid = commands.send({ requestType: body.request_type, params: body.params, priority: body.priority, enrollmentIds: [target], createdBy: `api-token:${c.get('apiToken').id}` });
+    return c.json({ command_uuid: uuid }, 201);
+  });
+
+  app.post('/commands', async (c) => {
+    const body = await readJson(c, bulkCommandBody);
+    const uuid = commands.send({ requestType: body.request_type, params: body.params, priority: body.priority, enrollmentIds: body.enrollment_ids, createdBy: `api-token:${c.get('apiToken').id}` });
+    return c.json({ command_uuid: uuid }, 201);
+  });
+
+  app.get('/commands/:uuid', (c) => c.json(commands.get(parseWith(commandUuid, c.req.param('uuid'), 'uuid'))));
+
+  app.delete('/commands/:uuid', (c) => c.json({ cancelled: commands.cancel(parseWith(commandUuid, c.req.param('uuid'), 'uuid')) }));
+
+  return app;
+}

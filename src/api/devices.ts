@@ -1,0 +1,45 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ApiEnv } from './auth.ts';
+import { DEVICE_PLATFORMS, type DeviceViews } from './device-service.ts';
+import { parseWith } from './http.ts';
+
+/** Opaque to clients; inside, the last id of the previous page. */
+const cursor = {
+  encode: (lastId: string) => Buffer.from(JSON.stringify({ after: lastId })).toString('base64url'),
+  schema: z.string().transform((s, ctx) => {
+    try {
+      return z.object({ after: z.string().min(1) }).parse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8'))).after;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not a cursor from this API: pass next_cursor as it came' });
+      return z.NEVER;
+    }
+  }),
+};
+
+export const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: cursor.schema.optional(),
+  platform: z.enum(DEVICE_PLATFORMS).optional(),
+  enrolled: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
+});
+
+export const deviceId = z.string().min(1).max(200);
+
+/** `/devices`: the inventory, paged, and one device in full. */
+export function deviceRoutes(views: DeviceViews) {
+  const app = new Hono<ApiEnv>();
+
+  app.get('/devices', (c) => {
+    const q = parseWith(listQuery, c.req.query(), 'query');
+    const page = views.list({ limit: q.limit, afterId: q.cursor, platform: q.platform, enrolled: q.enrolled });
+    return c.json({ devices: page.devices, next_cursor: page.lastId === null ? null : cursor.encode(page.lastId) });
+  });
+
+  app.get('/devices/:id', (c) => c.json(views.get(parseWith(deviceId, c.req.param('id'), 'id'))));
+
+  return app;
+}
