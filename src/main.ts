@@ -126,6 +126,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const servers: Array<ReturnType<typeof createAdaptorServer>> = [];
   const listen = async (server: ReturnType<typeof createAdaptorServer>, port: number, scheme: string): Promise<AddressInfo> => {
     servers.push(server);
+    // Longer than clients' and proxies' idle timeouts, so the server is never the side that closes
+    // a kept-alive connection just as a client reuses it.
+    const s = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+    s.keepAliveTimeout = 65_000;
+    s.headersTimeout = 66_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, config.listen, () => resolve());

@@ -82,3 +82,14 @@ test('maintenance refreshes stale inventories once, with one command per kind fo
   assert.equal(queue.next('M3', true), undefined, 'fresh inventory left alone');
   assert.equal(m.run().refreshed, 0, 'not queued twice while pending');
 });
+
+test('a partial DeviceInformation answer merges into what is known', async () => {
+  const { applyInventory } = await import('../src/apple/inventory.ts');
+  enroll('I1');
+  applyInventory(app.appleRepo, 'I1', 'DeviceInformation', { QueryResponses: { IsSupervised: true, OSVersion: '17.1', ProductName: 'iPad13,1' } }, clock);
+  applyInventory(app.appleRepo, 'I1', 'DeviceInformation', { QueryResponses: { BatteryLevel: 0.5 } }, clock);
+  const d = app.appleRepo.device('I1')!;
+  assert.deepEqual(d.deviceInformation, { IsSupervised: true, OSVersion: '17.1', ProductName: 'iPad13,1', BatteryLevel: 0.5 });
+  assert.equal(d.osVersion, '17.1', 'columns keep their values when a query is not asked');
+  assert.equal(d.platform, 'ipados');
+});

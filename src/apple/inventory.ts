@@ -44,6 +44,8 @@ export function applyInventory(repo: AppleRepo, deviceId: string, requestType: s
   switch (requestType) {
     case 'DeviceInformation': {
       const q = (report.QueryResponses ?? {}) as PlistDict;
+      // A DeviceInformation may ask for a few queries only: merge, so earlier answers (IsSupervised…) stay known.
+      const previous = (repo.device(deviceId)?.deviceInformation ?? {}) as Record<string, unknown>;
       repo.updateDevice(deviceId, {
         deviceName: str(q.DeviceName),
         model: str(q.Model),
@@ -53,7 +55,7 @@ export function applyInventory(repo: AppleRepo, deviceId: string, requestType: s
         buildVersion: str(q.BuildVersion),
         serialNumber: str(q.SerialNumber),
         platform: platformOf(str(q.ProductName), str(q.Model)) ?? undefined,
-        deviceInformation: jsonSafe(q),
+        deviceInformation: { ...previous, ...(jsonSafe(q) as Record<string, unknown>) },
         inventoryUpdatedAt: now,
         updatedAt: now,
       });
