@@ -1,11 +1,9 @@
 import crypto from 'node:crypto';
 import { signSignedData, type Signer } from '../pki/cms.ts';
+import { ALL_ACCESS_RIGHTS, AccessRight } from './commands/access-rights.ts';
 import { encodePlist, type PlistDict } from './plist.ts';
 import type { Ownership } from './enrollment-links.ts';
 
-/** Every right (Apple's AccessRights bits 1..4096); personal devices get all but device erase (8). */
-export const ACCESS_ALL = 8191;
-export const ACCESS_ERASE = 8;
 
 export interface ProfileInput {
   publicUrl: string;
@@ -65,7 +63,8 @@ export function enrollmentProfile(p: ProfileInput): PlistDict {
     SignMessage: true,
     CheckOutWhenRemoved: true,
     ServerCapabilities: ['com.apple.mdm.per-user-connections', 'com.apple.mdm.bootstraptoken'],
-    AccessRights: p.ownership === 'personal' ? ACCESS_ALL & ~ACCESS_ERASE : ACCESS_ALL,
+    // Personal devices grant every right but erase: they can never be wiped by mistake.
+    AccessRights: p.ownership === 'personal' ? ALL_ACCESS_RIGHTS & ~AccessRight.erase : ALL_ACCESS_RIGHTS,
   });
   return {
     PayloadType: 'Configuration',
