@@ -119,7 +119,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/cgi-bin/pkiclient.exe', scepApp],
       ['/pki', pkiRoutes(ca)],
       ['/enroll', enroll],
-      ['/api/v1', apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue })],
+      ['/api/v1', apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue, push: appliance.push })],
     ],
   });
 

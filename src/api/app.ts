@@ -7,12 +7,15 @@ import { createCommandService } from './command-service.ts';
 import { commandRoutes } from './commands.ts';
 import { createDeviceViews } from './device-service.ts';
 import { deviceRoutes } from './devices.ts';
+import { pushRoutes } from './push.ts';
+import type { PushCertificates } from '../push/service.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
-export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; queue: CommandQueue }) {
+export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; queue: CommandQueue; push: PushCertificates }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens));
   app.route('/', deviceRoutes(createDeviceViews(deps.repo)));
   app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue })));
+  app.route('/', pushRoutes(deps.push));
   return app;
 }
