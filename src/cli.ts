@@ -5,6 +5,8 @@ import { isAppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { compose, serve } from './main.ts';
 import { parseDuration } from './duration.ts';
+import { parseSimulateArgs, SIMULATE_USAGE, SimulateUsageError } from './apple/simulator/options.ts';
+import { simulateApple } from './apple/simulator/simulate.ts';
 import { REVOCATION_REASONS } from './pki/ca.ts';
 import { toPem } from './pki/x509.ts';
 
@@ -26,6 +28,8 @@ const USAGE = `usage: mdm <command> [options]
   api-token create --name NAME   create a token for the JSON API (/api/v1); printed once, only its hash is kept
   api-token list                 tokens: id, name, created, last used, status
   api-token revoke ID            revoke a token at once
+  simulate apple --devices N --server URL [--enroll-url URL ... | --challenge C] [--duration 60s]
+                                 simulated Apple devices: enroll, check in, answer commands (--help)
 
 Every command reads the same settings (env MDM_* or flags) and works beside a running server.`;
 
@@ -192,6 +196,18 @@ async function main(argv: string[]): Promise<number | null> {
         return 0;
       }
       throw new UsageError(`unknown command: api-token ${sub ?? ''}`);
+    }
+    case 'simulate': {
+      if (sub !== 'apple') throw new UsageError(`unknown command: simulate ${sub ?? ''} (there is simulate apple)`);
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(SIMULATE_USAGE + '\n');
+        return 0;
+      }
+      try {
+        return await simulateApple(parseSimulateArgs(rest));
+      } catch (e) {
+        throw e instanceof SimulateUsageError ? new UsageError(e.message) : e;
+      }
     }
     case 'help':
     case '--help':

@@ -1,0 +1,178 @@
+import crypto from 'node:crypto';
+import { readSignedData } from '../../pki/cms.ts';
+import { checkSupport } from '../commands/support.ts';
+import { decodePlist, type PlistDict } from '../plist.ts';
+import type { AppleDevice, Dict } from './device.ts';
+
+/** Commands a locked device still carries out at once: never answered NotNow. */
+export const NEVER_NOT_NOW = new Set(['DeviceLock', 'EraseDevice', 'ClearPasscode']);
+
+const commonName = (der: Buffer) => /(?:^|\n)CN=([^\n]*)/.exec(new crypto.X509Certificate(der).subject)?.[1] ?? '';
+
+const errorChain = (domain: string, code: number, text: string) => ({
+  Status: 'Error',
+  ErrorChain: [{ ErrorDomain: domain, ErrorCode: code, LocalizedDescription: text, USEnglishDescription: text }],
+});
+
+/** Everything DeviceInformation can tell about this device; the command's Queries pick from it. */
+function deviceInformation(d: AppleDevice): Dict {
+  const p = d.persona;
+  const ios = p.platform === 'iOS';
+  const all: Dict = {
+    UDID: d.udid,
+    DeviceName: p.deviceName,
+    OSVersion: p.osVersion,
+    BuildVersion: p.buildVersion,
+    ModelName: p.modelName,
+    Model: p.model,
+    ProductName: p.productName,
+    SerialNumber: d.serial,
+    DeviceCapacity: p.capacityGb,
+    AvailableDeviceCapacity: p.availableGb,
+    WiFiMAC: p.wifiMac,
+    BluetoothMAC: p.bluetoothMac,
+    IsSupervised: p.supervised,
+    IsDeviceLocatorServiceEnabled: p.findMy,
+    // Activation Lock follows Find My on an unsupervised device.
+    IsActivationLockEnabled: p.findMy,
+    IsActivationLockSupported: true,
+    AwaitingConfiguration: false,
+    IsDoNotDisturbInEffect: false,
+    iTunesStoreAccountIsActive: false,
+    PushToken: d.token,
+    TimeZone: 'Europe/Berlin',
+  };
+  if (p.battery !== null) all.BatteryLevel = p.battery;
+  if (ios) {
+    Object.assign(all, {
+      ModelNumber: p.model.replace(/LL\/A$/, ''),
+      CellularTechnology: p.imei ? 3 : 0,
+      IsCloudBackupEnabled: p.cloudBackup,
+      IsMDMLostModeEnabled: false,
+      IsMultiUser: false,
+      EASDeviceIdentifier: crypto.createHash('sha1').update(d.udid).digest('hex').slice(0, 32).toUpperCase(),
+    });
+    if (p.imei) {
+      const digits = p.imei.replace(/ /g, '');
+      Object.assign(all, { IMEI: p.imei, MEID: digits.slice(0, 14), ModemFirmwareVersion: '2.00.04', ICCID: `89 0126 ${digits.slice(2, 14)}` });
+    }
+  } else {
+    const host = p.deviceName.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    Object.assign(all, { HasBattery: p.battery !== null, IsAppleSilicon: true, SystemIntegrityProtectionEnabled: true, LocalHostName: host, HostName: `${host}.local` });
+  }
+  return all;
+}
+
+function securityInfo(d: AppleDevice): Dict {
+  const p = d.persona;
+  const management = { EnrolledViaDEP: false, IsUserEnrollment: false, UserApprovedEnrollment: true, IsActivationLockManageable: false };
+  if (p.platform === 'iOS') {
+    return {
+      HardwareEncryptionCaps: 3,
+      PasscodePresent: p.passcode,
+      PasscodeCompliant: p.passcode,
+      PasscodeCompliantWithProfiles: p.passcode,
+      PasscodeLockGracePeriodEnforced: 0,
+      ManagementStatus: management,
+    };
+  }
+  return {
+    FDE_Enabled: p.passcode,
+    FDE_HasPersonalRecoveryKey: p.passcode,
+    FDE_HasInstitutionalRecoveryKey: false,
+    FirewallSettings: { FirewallEnabled: p.findMy, BlockAllIncoming: false, StealthMode: false, Applications: [] },
+    SystemIntegrityProtectionEnabled: true,
+    SecureBoot: { SecureBootLevel: 'full', ExternalBootLevel: 'disallowed' },
+    AuthenticatedRootVolumeEnabled: true,
+    IsRecoveryLockEnabled: false,
+    RemoteDesktopEnabled: false,
+    ManagementStatus: management,
+  };
+}
+
+/** The profile inside an InstallProfile's Payload: a plist, or one signed in CMS. */
+function profileOf(payload: unknown): PlistDict | null {
+  if (!(payload instanceof Uint8Array)) return null;
+  let bytes: Buffer = Buffer.from(payload);
+  try {
+    if (bytes[0] === 0x30) bytes = readSignedData(bytes).eContent ?? Buffer.alloc(0);
+    const p = decodePlist(bytes);
+    return p.PayloadType === 'Configuration' && typeof p.PayloadIdentifier === 'string' && typeof p.PayloadUUID === 'string' ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What this device answers to a command, and what it does: inventory from its persona,
+ * InstallProfile/RemoveProfile change what ProfileList lists, EraseDevice ends its management.
+ * A command Apple's schema says cannot run on this device (platform, OS version, supervision,
+ * the profile's AccessRights) gets an Error, as a real device refuses it.
+ */
+export function answerFor(device: AppleDevice, command: Dict): Dict {
+  const c = (command.Command ?? {}) as Dict;
+  const requestType = String(c.RequestType);
+  const base = { UDID: device.udid, CommandUUID: command.CommandUUID, Status: 'Acknowledged', RequestType: requestType };
+  let refusal: string | null;
+  try {
+    refusal = checkSupport(requestType, {
+      platform: device.persona.platform,
+      osVersion: device.persona.osVersion,
+      channel: 'device',
+      supervised: device.persona.supervised,
+      accessRights: device.accessRights,
+    });
+  } catch {
+    return { ...base, ...errorChain('MCMDMErrorDomain', 12021, `Unknown command “${requestType}”.`) };
+  }
+  if (refusal) return { ...base, ...errorChain('MCMDMErrorDomain', 12021, refusal) };
+
+  switch (requestType) {
+    case 'DeviceInformation': {
+      const all = deviceInformation(device);
+      const asked = Array.isArray(c.Queries) ? (c.Queries as unknown[]).map(String) : Object.keys(all);
+      // Queries this device has no answer for are left out, as devices do.
+      return { ...base, QueryResponses: Object.fromEntries(asked.filter((q) => q in all).map((q) => [q, all[q]])) };
+    }
+    case 'SecurityInfo':
+      return { ...base, SecurityInfo: securityInfo(device) };
+    case 'InstalledApplicationList': {
+      const wanted = Array.isArray(c.Identifiers) ? new Set((c.Identifiers as unknown[]).map(String)) : null;
+      const apps = device.persona.apps.filter((a) => !wanted || wanted.has(a.Identifier));
+      // Nothing this simulator installs is managed.
+      return { ...base, InstalledApplicationList: c.ManagedAppsOnly === true ? [] : apps.map((a) => ({ ...a, DynamicSize: Math.round(a.BundleSize / 8), Installing: false, HasUpdateAvailable: false })) };
+    }
+    case 'ProfileList':
+      return { ...base, ProfileList: device.profiles };
+    case 'CertificateList': {
+      const certs = [{ CommonName: commonName(device.identity.cert.der), Data: device.identity.cert.der, IsIdentity: true }];
+      if (device.rootDer) certs.push({ CommonName: commonName(device.rootDer), Data: device.rootDer, IsIdentity: false });
+      return { ...base, CertificateList: certs };
+    }
+    case 'InstallProfile': {
+      const p = profileOf(c.Payload);
+      if (!p) return { ...base, ...errorChain('MCProfileErrorDomain', 1000, 'The profile cannot be read.') };
+      const listing: PlistDict = {
+        PayloadIdentifier: p.PayloadIdentifier,
+        PayloadUUID: p.PayloadUUID,
+        PayloadVersion: p.PayloadVersion ?? 1,
+        PayloadDisplayName: p.PayloadDisplayName ?? p.PayloadIdentifier,
+        IsManaged: true,
+        IsEncrypted: false,
+        HasRemovalPasscode: false,
+        PayloadRemovalDisallowed: false,
+        PayloadContent: ((p.PayloadContent ?? []) as PlistDict[]).map((x) => ({ PayloadType: x.PayloadType, PayloadIdentifier: x.PayloadIdentifier, PayloadUUID: x.PayloadUUID, PayloadVersion: x.PayloadVersion ?? 1 })),
+      };
+      device.profiles = [...device.profiles.filter((x) => x.PayloadIdentifier !== p.PayloadIdentifier), listing];
+      return base;
+    }
+    case 'RemoveProfile':
+      device.profiles = device.profiles.filter((x) => !(x.IsManaged && x.PayloadIdentifier === c.Identifier));
+      return base;
+    case 'EraseDevice':
+      device.erased = true;
+      return base;
+    default:
+      return base;
+  }
+}
