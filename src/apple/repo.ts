@@ -90,12 +90,10 @@ export function createAppleRepo(db: Db) {
       return db.select().from(appleCommands).where(eq(appleCommands.uuid, uuid)).get();
     },
     insertTargets(uuid: string, enrollmentIds: string[], priority: number, now: number) {
-      // Chunked multi-row inserts: 100,000 targets in one transaction stay well under a second.
-      for (let i = 0; i < enrollmentIds.length; i += 500) {
-        db.insert(appleCommandTargets)
-          .values(enrollmentIds.slice(i, i + 500).map((enrollmentId) => ({ commandUuid: uuid, enrollmentId, status: 'pending' as const, priority, queuedAt: now, updatedAt: now })))
-          .run();
-      }
+      // One statement over a JSON array: no bound-variable limit, and SQLite inserts 100,000
+      // targets natively instead of row objects going through the query builder.
+      db.run(sql`INSERT INTO ${appleCommandTargets} (command_uuid, enrollment_id, status, priority, queued_at, updated_at)
+        SELECT ${uuid}, value, 'pending', ${priority}, ${now}, ${now} FROM json_each(${JSON.stringify(enrollmentIds)})`);
     },
     nextCommand(enrollmentId: string, withNotNow: boolean, now: number) {
       return next.get({ id: enrollmentId, withNotNow: withNotNow ? 1 : 0, now });
@@ -137,7 +135,14 @@ export function createAppleRepo(db: Db) {
         .selectDistinct({ id: appleCommandTargets.enrollmentId })
         .from(appleCommandTargets)
         .innerJoin(appleCommands, eq(appleCommands.uuid, appleCommandTargets.commandUuid))
-        .where(and(eq(appleCommands.requestType, requestType), inArray(appleCommandTargets.status, ACTIVE), inArray(appleCommandTargets.enrollmentId, ids)))
+        .where(
+          and(
+            eq(appleCommands.requestType, requestType),
+            inArray(appleCommandTargets.status, ACTIVE),
+            // A JSON array, not one bound variable per id: SQLite caps those at 32,766.
+            sql`${appleCommandTargets.enrollmentId} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
+          ),
+        )
         .all()
         .map((r) => r.id);
     },
