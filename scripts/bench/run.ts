@@ -6,6 +6,8 @@ type Bench = { main(args: string[]): Promise<void>; usage: string };
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   scep: () => import('./scep.ts'),
+  checkin: () => import('./checkin.ts'),
+  enqueue: () => import('./enqueue.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -26,10 +26,9 @@ const RETRYABLE = new Set(['ECONNRESET', 'EPIPE']);
  * trusts (the system store and NODE_EXTRA_CA_CERTS).
  */
 export function createHttpClient(o: { maxSockets?: number } = {}): HttpClient {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true, maxSockets: o.maxSockets ?? Infinity }),
-    'https:': new https.Agent({ keepAlive: true, maxSockets: o.maxSockets ?? Infinity }),
-  };
+  // As many idle connections kept as there may be busy ones: each device keeps its own.
+  const limits = { keepAlive: true, maxSockets: o.maxSockets ?? Infinity, maxFreeSockets: o.maxSockets ?? 256 };
+  const agents = { 'http:': new http.Agent(limits), 'https:': new https.Agent(limits) };
 
   const once = (url: URL, req: HttpRequest): Promise<HttpReply & { reused: boolean }> =>
     new Promise((resolve, reject) => {

@@ -10,6 +10,9 @@ export class Latencies {
     }
     this.data[this.count++] = ms;
   }
+  values(): Float64Array {
+    return this.data.slice(0, this.count);
+  }
   /** Quantiles (0..1) by nearest rank; NaN when empty. */
   quantiles(...qs: number[]): number[] {
     const sorted = this.data.slice(0, this.count).sort();
