@@ -63,9 +63,14 @@ test('commands expire after their TTL', () => {
   enroll('T1');
   const uuid = queue.enqueue(buildCommand('ProfileList'), ['T1']);
   clock += 61_000;
-  assert.equal(queue.next('T1', true), undefined, 'an expired command is not sent');
-  assert.ok(queue.expire() >= 1);
-  assert.equal(app.appleRepo.targets(uuid)[0]!.status, 'expired');
+  const other = queue.enqueue(buildCommand('CertificateList'), ['T1'], { ttlMs: 10 * 60_000 });
+  assert.equal(queue.next('T1', true)?.uuid, other, 'an expired command is never sent: the next one is');
+  assert.equal(app.appleRepo.targets(uuid)[0]!.status, 'expired', 'marked expired on the way');
+  enroll('T2');
+  const swept = queue.enqueue(buildCommand('ProfileList'), ['T2']);
+  clock += 61_000;
+  assert.ok(queue.expire() >= 1, 'maintenance sweeps the ones no device asked for');
+  assert.equal(app.appleRepo.targets(swept)[0]!.status, 'expired');
 });
 
 test('maintenance refreshes stale inventories once, with one command per kind for all due devices', () => {

@@ -39,12 +39,17 @@ export function createIdentifier(ca: Ca, o: { cacheMs?: number; maxEntries?: num
   const now = o.now ?? Date.now;
   const known = new Map<string, { serial: string; key: KeyObject; until: number }>();
   let generation = -1;
+  let generationCheckedAt = 0;
 
   function vet(cert: CertInfo): { sha256: string; serial: string; key: KeyObject } {
-    const g = ca.revocationGeneration();
-    if (g !== generation) {
-      known.clear();
-      generation = g;
+    // The CRL number is read at most once a second: revocations reach the cache within a second.
+    if (now() - generationCheckedAt >= 1000) {
+      generationCheckedAt = now();
+      const g = ca.revocationGeneration();
+      if (g !== generation) {
+        known.clear();
+        generation = g;
+      }
     }
     const sha256 = crypto.createHash('sha256').update(cert.der).digest('hex');
     const hit = known.get(sha256);

@@ -16,19 +16,24 @@ export function createAppleRepo(db: Db) {
     .set({ lastSeenAt: sql`${sql.placeholder('now')}` })
     .where(eq(appleEnrollments.id, sql.placeholder('id')))
     .prepare();
-  const next = db
-    .select({ uuid: appleCommandTargets.commandUuid, plist: appleCommands.plist, requestType: appleCommands.requestType })
+  // The next command is looked up per status (pending, then NotNow ones after an Idle), each an
+  // in-order index read; an OR across statuses made SQLite sort every queued row with its plist.
+  const headOf = db
+    .select({ uuid: appleCommandTargets.commandUuid, priority: appleCommandTargets.priority, queuedAt: appleCommandTargets.queuedAt })
     .from(appleCommandTargets)
-    .innerJoin(appleCommands, eq(appleCommands.uuid, appleCommandTargets.commandUuid))
-    .where(
-      and(
-        eq(appleCommandTargets.enrollmentId, sql.placeholder('id')),
-        or(eq(appleCommandTargets.status, 'pending'), and(eq(appleCommandTargets.status, 'not_now'), sql`${sql.placeholder('withNotNow')} = 1`)),
-        or(isNull(appleCommands.expiresAt), sql`${appleCommands.expiresAt} > ${sql.placeholder('now')}`),
-      ),
-    )
+    .where(and(eq(appleCommandTargets.enrollmentId, sql.placeholder('id')), eq(appleCommandTargets.status, sql.placeholder('status'))))
     .orderBy(desc(appleCommandTargets.priority), appleCommandTargets.queuedAt)
     .limit(1)
+    .prepare();
+  const commandBody = db
+    .select({ plist: appleCommands.plist, requestType: appleCommands.requestType, expiresAt: appleCommands.expiresAt })
+    .from(appleCommands)
+    .where(eq(appleCommands.uuid, sql.placeholder('uuid')))
+    .prepare();
+  const expireTarget = db
+    .update(appleCommandTargets)
+    .set({ status: 'expired', updatedAt: sql`${sql.placeholder('now')}` })
+    .where(and(eq(appleCommandTargets.commandUuid, sql.placeholder('uuid')), eq(appleCommandTargets.enrollmentId, sql.placeholder('id'))))
     .prepare();
   const report = db
     .update(appleCommandTargets)
@@ -95,8 +100,20 @@ export function createAppleRepo(db: Db) {
       db.run(sql`INSERT INTO ${appleCommandTargets} (command_uuid, enrollment_id, status, priority, queued_at, updated_at)
         SELECT ${uuid}, value, 'pending', ${priority}, ${now}, ${now} FROM json_each(${JSON.stringify(enrollmentIds)})`);
     },
-    nextCommand(enrollmentId: string, withNotNow: boolean, now: number) {
-      return next.get({ id: enrollmentId, withNotNow: withNotNow ? 1 : 0, now });
+    nextCommand(enrollmentId: string, withNotNow: boolean, now: number): { uuid: string; plist: Buffer; requestType: string } | undefined {
+      for (;;) {
+        const pending = headOf.get({ id: enrollmentId, status: 'pending' });
+        const notNow = withNotNow ? headOf.get({ id: enrollmentId, status: 'not_now' }) : undefined;
+        const head =
+          !pending || (notNow && (notNow.priority > pending.priority || (notNow.priority === pending.priority && notNow.queuedAt < pending.queuedAt)))
+            ? notNow
+            : pending;
+        if (!head) return undefined;
+        const c = commandBody.get({ uuid: head.uuid });
+        if (c && (c.expiresAt === null || c.expiresAt > now)) return { uuid: head.uuid, plist: c.plist, requestType: c.requestType };
+        // Past its TTL and not yet swept by maintenance: never send it, look further.
+        expireTarget.run({ uuid: head.uuid, id: enrollmentId, now });
+      }
     },
     /** Records a device's answer to a pending command; the request type, or undefined when there was none pending. */
     report(enrollmentId: string, uuid: string, status: TargetStatus, plist: Buffer, result: unknown, now: number): string | undefined {

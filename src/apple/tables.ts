@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { sqliteTable, text, integer, blob, index, uniqueIndex, primaryKey } from 'drizzle-orm/sqlite-core';
 
 /** Single-use enrollment links (`/enroll/<token>`), each bound to the SCEP challenge its profile carries. */
@@ -120,6 +121,7 @@ export const appleCommandTargets = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.commandUuid, t.enrollmentId] }),
-    index('apple_command_targets_next').on(t.enrollmentId, t.status, t.priority, t.queuedAt),
+    // The next-command lookup per status reads this index in order: no sort, however long the queue.
+    index('apple_command_targets_queue').on(t.enrollmentId, t.status, sql`${t.priority} DESC`, t.queuedAt),
   ],
 );
