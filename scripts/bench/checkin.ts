@@ -13,15 +13,14 @@
 // database (SQLite WAL allows a second process) and enqueues one command to every device whenever
 // the device furthest ahead comes within a few commands of the end of its queue. Every device
 // keeps one connection, opened before the clock starts.
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import * as plist from 'plist';
 import { buildCommand } from '../../src/apple/commands/build.ts';
 import { answerFor } from '../../src/apple/simulator/answers.ts';
@@ -33,10 +32,9 @@ import { Latencies, Tally } from '../../src/apple/simulator/stats.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { compose, type Appliance } from '../../src/main.ts';
-import { formatSummary, summarise } from './cpuprofile.ts';
+import { formatRows, formatSummary, mainThreadProfile, summarise } from './cpuprofile.ts';
+import { benchMain, elapsed, logger, machine, monotonicMicros, numberOption, parseOptions, procCpuMs, startOurServer, table, UsageError, type OurServer } from './lib.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const MDM_BIN = path.join(root, 'bin/mdm.js');
 const CHALLENGE = 'bench-checkin-challenge';
 const TOPIC = 'com.apple.mgmt.External.bench';
 /** Commands queued ahead per device: enough that no device waits for the feeder, few as in a real queue. */
@@ -60,18 +58,8 @@ export const usage = `usage: npm run bench -- checkin [options]
 Target: >= ${TARGET.toLocaleString('en')} signed check-ins/s.
 `;
 
-class UsageError extends Error {}
-
-export async function main(argv: string[]): Promise<void> {
-  try {
-    await bench(argv);
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    if (!(e instanceof UsageError) && !code.startsWith('ERR_PARSE_ARGS')) throw e;
-    process.stderr.write(`${(e as Error).message}\n${usage}`);
-    process.exitCode = 2;
-  }
-}
+export const main = benchMain(usage, bench);
+const log = logger('checkin');
 
 // ---------------------------------------------------------------------------------------------
 // Messages between this process and its clients
@@ -127,40 +115,29 @@ interface Level {
 }
 
 async function bench(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      devices: { type: 'string', default: '50,500' },
-      duration: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '2' },
-      clients: { type: 'string', default: '1' },
-      keys: { type: 'string', default: '16' },
-      command: { type: 'string', default: 'InstallProfile' },
-      'cpu-prof': { type: 'string' },
-      keep: { type: 'boolean', default: false },
-    },
-    strict: true,
+  const values = parseOptions(argv, {
+    devices: { type: 'string', default: '50,500' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    clients: { type: 'string', default: '1' },
+    keys: { type: 'string', default: '16' },
+    command: { type: 'string', default: 'InstallProfile' },
   });
-  const num = (name: string, v: string, min: number, integer = true) => {
-    const n = Number(v);
-    if (!(n >= min) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}`);
-    return n;
-  };
-  const levels = values.devices.split(',').map((s) => num('devices', s.trim(), 1));
-  const durationMs = num('duration', values.duration, 1, false) * 1000;
-  const warmupMs = num('warmup', values.warmup, 0, false) * 1000;
-  const clientCount = num('clients', values.clients, 1);
-  const keys = num('keys', values.keys, 1);
+  const levels = values.devices.split(',').map((s) => numberOption('devices', s.trim(), 1));
+  const durationMs = numberOption('duration', values.duration, 1, false) * 1000;
+  const warmupMs = numberOption('warmup', values.warmup, 0, false) * 1000;
+  const clientCount = numberOption('clients', values.clients, 1);
+  const keys = numberOption('keys', values.keys, 1);
   const command = commandFor(values.command);
   const cpuProfDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
   const fleet = Math.max(...levels);
 
   log(
     `signed check-ins: fleets of ${levels.join(' and ')} devices over ${clientCount} client process(es), ${durationMs / 1000} s timed (+${warmupMs / 1000} s warm-up) each, ` +
-      `command ${values.command}; ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), node ${process.version}`,
+      `command ${values.command}; ${machine()}`,
   );
 
-  const server = await startServer(cpuProfDir);
+  const server = await startOurServer({ name: 'the server', dirPrefix: 'mdm-bench-checkin-', challenge: CHALLENGE, readyPath: '/healthz', cpuProfDir });
   const clients: Client[] = [];
   let app: Appliance | undefined;
   const stopAll = async () => {
@@ -192,7 +169,7 @@ async function bench(argv: string[]): Promise<void> {
     );
     const failures = enrolled.flatMap((e) => e.failures);
     if (failures.length) throw new Error(`${failures.length} devices failed to enroll, e.g. ${failures[0]}`);
-    log(`enrolled ${fleet} devices (SCEP, Authenticate, TokenUpdate, inventory answered) in ${ms(t)}`);
+    log(`enrolled ${fleet} devices (SCEP, Authenticate, TokenUpdate, inventory answered) in ${elapsed(t)}`);
 
     for (const n of levels) {
       const counts = share(n);
@@ -211,33 +188,26 @@ async function bench(argv: string[]): Promise<void> {
   report(results, clientCount);
 
   if (cpuProfDir) {
-    // node --cpu-prof writes one profile per thread (tsx's loader runs in a worker): CPU.<date>.<time>.<pid>.<thread>.<seq>.
-    const mainProfile = (pid: number | undefined) => {
-      const f = fs.readdirSync(cpuProfDir).find((x) => x.endsWith('.cpuprofile') && x.split('.')[3] === String(pid) && x.split('.')[4] === '0');
-      return f ? path.join(cpuProfDir, f) : null;
-    };
-    const serverProfile = mainProfile(server.proc.pid);
+    const serverProfile = mainThreadProfile(cpuProfDir, server.proc.pid);
     if (!serverProfile) process.stdout.write(`\nno main-thread .cpuprofile for the server (pid ${server.proc.pid}) in ${cpuProfDir}\n`);
     for (const r of serverProfile ? results : []) {
       process.stdout.write(`\nserver main-thread CPU profile (${serverProfile}), ${r.devices} devices, timed phase only:\n`);
       process.stdout.write(formatSummary(summarise(serverProfile!, 20, r.window)));
     }
     // Where a client's time goes, in short: its share of signing against the rest.
-    const clientProfile = mainProfile(clients[0]?.proc.pid);
+    const clientProfile = mainThreadProfile(cpuProfDir, clients[0]?.proc.pid);
     const last = results.at(-1);
     if (clientProfile && last) {
       const s = summarise(clientProfile, 12, last.window);
       process.stdout.write(`\nclient process main-thread CPU profile (${clientProfile}), ${last.devices} devices, timed phase only: self time by location, and top functions\n`);
-      const pct = (v: number) => `${((100 * v) / s.busyMs).toFixed(1).padStart(5)}%`;
-      for (const g of s.groups.slice(0, 10)) process.stdout.write(`  ${pct(g.ms)} ${g.ms.toFixed(0).padStart(7)} ms  ${g.name}\n`);
-      for (const g of s.self.slice(0, 10)) process.stdout.write(`  ${pct(g.ms)} ${g.ms.toFixed(0).padStart(7)} ms  ${g.name}\n`);
+      for (const line of formatRows(s, [...s.groups.slice(0, 10), ...s.self.slice(0, 10)])) process.stdout.write(`${line}\n`);
     }
   }
 }
 
 interface RunInput {
   app: Appliance;
-  server: Server;
+  server: OurServer;
   clients: Client[];
   counts: number[];
   udids: string[];
@@ -364,75 +334,7 @@ function commandFor(name: string): () => ReturnType<typeof buildCommand> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Server and clients
-
-interface Server {
-  url: string;
-  dir: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(cpuProfDir: string | undefined): Promise<Server> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdm-bench-checkin-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  if (cpuProfDir) fs.mkdirSync(cpuProfDir, { recursive: true });
-  const args = [
-    ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
-    MDM_BIN,
-    'serve',
-    '--http-port', String(port),
-    '--https-port', 'off',
-    '--listen', '127.0.0.1',
-    '--public-url', url,
-    '--log-level', 'warn',
-  ];
-  const { MDM_MASTER_KEY: _ignored, ...env } = process.env;
-  const logFile = path.join(dir, 'server.log');
-  const fd = fs.openSync(logFile, 'a');
-  const proc = spawn(process.execPath, args, { env: { ...env, MDM_DATA_DIR: dir, MDM_SCEP_CHALLENGE: CHALLENGE }, stdio: ['ignore', fd, fd], cwd: root });
-  fs.closeSync(fd);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (gone) throw new Error(`the server exited before it was ready:\n${fs.readFileSync(logFile, 'utf8').slice(-4000)}`);
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error('the server did not answer /healthz within 30 s');
-    }
-    await sleep(100);
-  }
-  return {
-    url,
-    dir,
-    proc,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
+// Client processes
 
 interface Client {
   proc: ChildProcess;
@@ -608,21 +510,6 @@ function fatal(e: unknown): void {
 // ---------------------------------------------------------------------------------------------
 // Measuring and output
 
-const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-
-/** User+system CPU time of a process (all threads, or its main thread alone), from /proc (Linux); null elsewhere. */
-function procCpuMs(pid: number | undefined, mainThread = false): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
-
 function sumCpu(pids: Array<number | undefined>): number | null {
   let total = 0;
   for (const pid of pids) {
@@ -631,17 +518,6 @@ function sumCpu(pids: Array<number | undefined>): number | null {
     total += ms;
   }
   return total;
-}
-
-function log(msg: string): void {
-  process.stderr.write(`[bench checkin] ${msg}\n`);
-}
-
-const ms = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n') + '\n';
 }
 
 function report(results: Level[], clients: number): void {

@@ -3,6 +3,7 @@
 // internals, GC). Also usable alone: `node --import tsx scripts/bench/cpuprofile.ts FILE`.
 import fs from 'node:fs';
 import path from 'node:path';
+import { root } from './lib.ts';
 
 interface CallFrame {
   functionName: string;
@@ -15,15 +16,13 @@ interface ProfileNode {
   callFrame: CallFrame;
   children?: number[];
 }
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
   samples: number[];
   timeDeltas: number[];
 }
-
-const root = path.resolve(import.meta.dirname, '../..');
 
 function where(url: string): string {
   if (!url) return '';
@@ -126,24 +125,32 @@ export function summarise(file: string, top = 25, window?: { start: number; end:
   };
 }
 
+/** One line per entry: its share of the summary's busy time, its ms and its name. */
+export function formatRows(s: ProfileSummary, rows: Array<{ name: string; ms: number }>): string[] {
+  return rows.map((r) => `  ${((100 * r.ms) / s.busyMs).toFixed(1).padStart(5)}% ${r.ms.toFixed(0).padStart(7)} ms  ${r.name}`);
+}
+
 export function formatSummary(s: ProfileSummary): string {
-  const pct = (ms: number) => `${((100 * ms) / s.busyMs).toFixed(1).padStart(5)}%`;
+  const sections: Array<[string, ProfileSummary['self']]> = [
+    ['top self time (function, file:line):', s.self],
+    ['self time by location:', s.groups],
+    ['inclusive time of src/ functions:', s.inclusive],
+    ['time below our code, by library/runtime call  <-  the src/ function calling it:', s.calls],
+  ];
   const lines = [
     `profile: ${(s.totalMs / 1000).toFixed(1)} s wall, ${(s.busyMs / 1000).toFixed(1)} s on the main thread (${(s.idleMs / 1000).toFixed(1)} s idle); percentages are of busy time`,
-    '',
-    'top self time (function, file:line):',
-    ...s.self.map((r) => `  ${pct(r.ms)} ${r.ms.toFixed(0).padStart(7)} ms  ${r.name}`),
-    '',
-    'self time by location:',
-    ...s.groups.map((r) => `  ${pct(r.ms)} ${r.ms.toFixed(0).padStart(7)} ms  ${r.name}`),
-    '',
-    'inclusive time of src/ functions:',
-    ...s.inclusive.map((r) => `  ${pct(r.ms)} ${r.ms.toFixed(0).padStart(7)} ms  ${r.name}`),
-    '',
-    'time below our code, by library/runtime call  <-  the src/ function calling it:',
-    ...s.calls.map((r) => `  ${pct(r.ms)} ${r.ms.toFixed(0).padStart(7)} ms  ${r.name}`),
+    ...sections.flatMap(([title, rows]) => ['', title, ...formatRows(s, rows)]),
   ];
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The main thread's profile of process `pid` in DIR, or null. node --cpu-prof writes one profile
+ * per thread (tsx's loader runs in a worker): CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile.
+ */
+export function mainThreadProfile(dir: string, pid: number | undefined): string | null {
+  const f = fs.readdirSync(dir).find((x) => x.endsWith('.cpuprofile') && x.split('.')[3] === String(pid) && x.split('.')[4] === '0');
+  return f ? path.join(dir, f) : null;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {

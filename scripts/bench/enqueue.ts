@@ -8,12 +8,12 @@ import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { buildCommand } from '../../src/apple/commands/build.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { compose, type Appliance } from '../../src/main.ts';
-import { formatSummary, summarise } from './cpuprofile.ts';
+import { formatSummary, summarise, type CpuProfile } from './cpuprofile.ts';
+import { benchEnv, benchMain, elapsed, logger, machine, numberOption, parseOptions, quantile, table, UsageError } from './lib.ts';
 
 const TARGET_S = 2;
 
@@ -29,18 +29,8 @@ export const usage = `usage: npm run bench -- enqueue [options]
 Target: one command to 100,000 enrollments queued in <= ${TARGET_S} s.
 `;
 
-class UsageError extends Error {}
-
-export async function main(argv: string[]): Promise<void> {
-  try {
-    await bench(argv);
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    if (!(e instanceof UsageError) && !code.startsWith('ERR_PARSE_ARGS')) throw e;
-    process.stderr.write(`${(e as Error).message}\n${usage}`);
-    process.exitCode = 2;
-  }
-}
+export const main = benchMain(usage, bench);
+const log = logger('enqueue');
 
 interface Run {
   command: string;
@@ -58,35 +48,26 @@ const COMMANDS: Record<string, () => ReturnType<typeof buildCommand>> = {
 };
 
 async function bench(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      enrollments: { type: 'string', default: '100000' },
-      runs: { type: 'string', default: '3' },
-      commands: { type: 'string', default: 'DeviceInformation,DeviceLock' },
-      'cpu-prof': { type: 'string' },
-      keep: { type: 'boolean', default: false },
-    },
-    strict: true,
+  const values = parseOptions(argv, {
+    enrollments: { type: 'string', default: '100000' },
+    runs: { type: 'string', default: '3' },
+    commands: { type: 'string', default: 'DeviceInformation,DeviceLock' },
   });
-  const enrollments = Number(values.enrollments);
-  if (!Number.isInteger(enrollments) || enrollments < 1) throw new UsageError('--enrollments must be a positive integer');
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs must be a positive integer');
+  const enrollments = numberOption('enrollments', values.enrollments, 1);
+  const runs = numberOption('runs', values.runs, 1);
   const commands = values.commands.split(',').map((c) => c.trim());
   for (const c of commands) if (!COMMANDS[c]) throw new UsageError(`--commands takes ${Object.keys(COMMANDS).join(', ')}`);
   const cpuProfDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdm-bench-enqueue-'));
-  log(`${commands.join(' and ')} to ${enrollments.toLocaleString('en')} enrollments, ${runs} run(s) each; ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), node ${process.version}; data in ${dir}`);
-  const { MDM_MASTER_KEY: _ignored, ...env } = process.env;
-  const app = compose(loadConfig({ ...env, MDM_DATA_DIR: dir, MDM_HTTPS_PORT: 'off', MDM_HTTP_PORT: '0', MDM_PUBLIC_URL: 'http://127.0.0.1:8080' }, {}), createLogger('warn', 2));
+  log(`${commands.join(' and ')} to ${enrollments.toLocaleString('en')} enrollments, ${runs} run(s) each; ${machine()}; data in ${dir}`);
+  const app = compose(loadConfig({ ...benchEnv(), MDM_DATA_DIR: dir, MDM_HTTPS_PORT: 'off', MDM_HTTP_PORT: '0', MDM_PUBLIC_URL: 'http://127.0.0.1:8080' }, {}), createLogger('warn', 2));
   const results: Run[] = [];
   let profileFile: string | undefined;
   try {
     let t = performance.now();
     const ids = createEnrollments(app, enrollments);
-    log(`created ${ids.length.toLocaleString('en')} enrollments through the repository (${ms(t)})`);
+    log(`created ${ids.length.toLocaleString('en')} enrollments through the repository (${elapsed(t)})`);
 
     const session = cpuProfDir ? new Session() : undefined;
     if (session) {
@@ -109,7 +90,7 @@ async function bench(argv: string[]): Promise<void> {
           } finally {
             if (session) {
               const { profile } = await session.post('Profiler.stop');
-              profileFile = writeMerged(cpuProfDir!, profileFile, profile as Profile);
+              profileFile = writeMerged(cpuProfDir!, profileFile, profile as CpuProfile);
             }
           }
           const stored = (app.store.sqlite.prepare('SELECT count(*) AS n FROM apple_command_targets WHERE command_uuid = ?').get(built.uuid) as { n: number }).n;
@@ -161,26 +142,18 @@ function createEnrollments(app: Appliance, n: number): string[] {
   return ids;
 }
 
-interface Profile {
-  nodes: Array<{ id: number; callFrame: unknown; children?: number[] }>;
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
-
 /** Profiles of several runs as one: samples appended, node ids shifted, the idle gaps between runs dropped. */
-function writeMerged(dir: string, file: string | undefined, next: Profile): string {
+function writeMerged(dir: string, file: string | undefined, next: CpuProfile): string {
   fs.mkdirSync(dir, { recursive: true });
   const out = file ?? path.join(dir, `enqueue-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
   if (!file) {
     fs.writeFileSync(out, JSON.stringify(next));
     return out;
   }
-  const prev = JSON.parse(fs.readFileSync(out, 'utf8')) as Profile;
+  const prev = JSON.parse(fs.readFileSync(out, 'utf8')) as CpuProfile;
   const shift = Math.max(...prev.nodes.map((n) => n.id));
   const nodes = next.nodes.map((n) => ({ ...n, id: n.id + shift, children: n.children?.map((c) => c + shift) }));
-  const merged: Profile = {
+  const merged: CpuProfile = {
     nodes: [...prev.nodes, ...nodes],
     startTime: prev.startTime,
     endTime: prev.endTime + (next.endTime - next.startTime),
@@ -189,17 +162,6 @@ function writeMerged(dir: string, file: string | undefined, next: Profile): stri
   };
   fs.writeFileSync(out, JSON.stringify(merged));
   return out;
-}
-
-function log(msg: string): void {
-  process.stderr.write(`[bench enqueue] ${msg}\n`);
-}
-
-const ms = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n') + '\n';
 }
 
 function report(results: Run[], enrollments: number): void {
@@ -226,7 +188,7 @@ function report(results: Run[], enrollments: number): void {
       process.stdout.write(`${label}: NOT met (${failed.length} of ${mine.length} runs failed: ${failed[0]!.error})\n`);
       continue;
     }
-    const median = times[Math.floor((times.length - 1) / 2)]!;
+    const median = quantile(times, 0.5);
     const worst = times.at(-1)!;
     process.stdout.write(`${label}: ${worst <= TARGET_S ? 'met' : 'NOT met'} (median ${median.toFixed(2)} s, worst ${worst.toFixed(2)} s)\n`);
   }

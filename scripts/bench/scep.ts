@@ -6,7 +6,7 @@
 // PKCSReq is built and encrypted to the server's RA (ours) or CA (scepserver) certificate in
 // advance. The timed phase only POSTs prepared bodies over keep-alive connections and keeps the
 // replies; statuses are read afterwards, and a sample of replies is opened in full.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,17 +14,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import * as pkijs from 'pkijs';
 import { SCEP_OID } from '../../src/pki/scep/constants.ts';
 import { makeRecipient, openEnvelope } from '../../src/pki/scep/envelope.ts';
 import { ScepFailure } from '../../src/pki/scep/failure.ts';
 import { parsePkiMessage } from '../../src/pki/scep/pki-message.ts';
 import { buildCsr, getCaCerts, MessageType, newDevice, pkiRequest, readCertRep, type Device } from '../../test/support/scep-client.ts';
-import { formatSummary, summarise } from './cpuprofile.ts';
+import { formatSummary, mainThreadProfile, summarise } from './cpuprofile.ts';
+import { benchMain, elapsed, freePort, launch, logger, machine, monotonicMicros, numberOption, parseOptions, procCpuMs, quantile, startOurServer, table, UsageError } from './lib.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const MDM_BIN = path.join(root, 'bin/mdm.js');
 const CHALLENGE = 'bench-challenge-0123456789';
 
 export const usage = `usage: npm run bench -- scep [options]
@@ -86,44 +85,25 @@ interface Result {
   clientCpuMs?: number;
 }
 
-export async function main(argv: string[]): Promise<void> {
-  try {
-    await bench(argv);
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    if (!(e instanceof UsageError) && !code.startsWith('ERR_PARSE_ARGS')) throw e;
-    process.stderr.write(`${(e as Error).message}\n${usage}`);
-    process.exitCode = 2;
-  }
-}
+export const main = benchMain(usage, bench);
+const log = logger('scep');
 
 async function bench(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      requests: { type: 'string', default: '2000' },
-      concurrency: { type: 'string', default: '32' },
-      warmup: { type: 'string', default: '100' },
-      keys: { type: 'string', default: '64' },
-      verify: { type: 'string', default: '100' },
-      only: { type: 'string' },
-      scepserver: { type: 'string', default: 'scepserver' },
-      'cpu-prof': { type: 'string' },
-      keep: { type: 'boolean', default: false },
-      latencies: { type: 'string' },
-    },
-    strict: true,
+  const values = parseOptions(argv, {
+    requests: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '32' },
+    warmup: { type: 'string', default: '100' },
+    keys: { type: 'string', default: '64' },
+    verify: { type: 'string', default: '100' },
+    only: { type: 'string' },
+    scepserver: { type: 'string', default: 'scepserver' },
+    latencies: { type: 'string' },
   });
-  const int = (name: string, v: string, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
-    return n;
-  };
-  const requests = int('requests', values.requests, 1);
-  const concurrency = int('concurrency', values.concurrency, 1);
-  const warmup = int('warmup', values.warmup, 0);
-  const keys = int('keys', values.keys, 1);
-  const verify = int('verify', values.verify, -1);
+  const requests = numberOption('requests', values.requests, 1);
+  const concurrency = numberOption('concurrency', values.concurrency, 1);
+  const warmup = numberOption('warmup', values.warmup, 0);
+  const keys = numberOption('keys', values.keys, 1);
+  const verify = numberOption('verify', values.verify, -1);
   if (values.only !== undefined && values.only !== 'ours' && values.only !== 'scepserver') throw new UsageError('--only is ours or scepserver');
   const wanted: ServerName[] = values.only ? [values.only as ServerName] : ['ours', 'scepserver'];
   const cpuProfDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
@@ -141,7 +121,7 @@ async function bench(argv: string[]): Promise<void> {
 
   log(
     `SCEP PKCSReq enrollments: ${requests} timed (+${warmup} warm-up) per server, ${concurrency} in flight, ` +
-      `${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), node ${process.version}`,
+      machine(),
   );
 
   const servers: Server[] = [];
@@ -163,11 +143,11 @@ async function bench(argv: string[]): Promise<void> {
     let t = performance.now();
     for (const name of names) servers.push(name === 'ours' ? await startOurs(cpuProfDir) : await startScepserver(scepserverBin!));
     ourPid = servers.find((s) => s.name === 'ours')?.proc.pid;
-    log(`started ${servers.map((s) => `${s.name} at ${s.url}`).join(', ')} (${ms(t)})`);
+    log(`started ${servers.map((s) => `${s.name} at ${s.url}`).join(', ')} (${elapsed(t)})`);
 
     t = performance.now();
     const devices = await generateDevices(keys);
-    log(`generated ${keys} RSA-2048 device keys (${ms(t)})`);
+    log(`generated ${keys} RSA-2048 device keys (${elapsed(t)})`);
 
     // One CSR per request slot, shared by both servers (each has its own CA, so a CN is unique per server).
     t = performance.now();
@@ -177,7 +157,7 @@ async function bench(argv: string[]): Promise<void> {
       const device = devices[i % devices.length]!;
       return { cn, device, csr: buildCsr(device, { cn, challenge: CHALLENGE }) };
     });
-    log(`built ${csrs.length} CSRs (${ms(t)})`);
+    log(`built ${csrs.length} CSRs (${elapsed(t)})`);
 
     for (const server of servers) {
       t = performance.now();
@@ -185,14 +165,14 @@ async function bench(argv: string[]): Promise<void> {
         const r = pkiRequest({ signer: device.selfSigned, recipient: server.recipient, messageType: MessageType.PKCSReq, payload: csr });
         return { der: r.der, cn, transactionId: r.transactionId, device };
       });
-      log(`${server.name}: built ${prepared.length} PKCSReq messages encrypted to ${subjectOf(server.recipientDer)} (${ms(t)})`);
+      log(`${server.name}: built ${prepared.length} PKCSReq messages encrypted to ${subjectOf(server.recipientDer)} (${elapsed(t)})`);
 
       const endpoint = `${server.url}/scep?operation=PKIOperation`;
       if (warmup > 0) {
         t = performance.now();
         const w = await drive(endpoint, prepared.slice(0, warmup), concurrency);
         const wok = w.bodies.filter((b, i) => b && statusOf(b, prepared[i]!.transactionId) === 'SUCCESS').length;
-        log(`${server.name}: warm-up ${wok}/${warmup} ok (${ms(t)})`);
+        log(`${server.name}: warm-up ${wok}/${warmup} ok (${elapsed(t)})`);
         if (wok === 0) throw new Error(`${server.name}: no warm-up request succeeded: ${describeFailure(w.bodies[0] ?? null, w.errors[0])}`);
       }
       const timed = prepared.slice(warmup);
@@ -222,10 +202,8 @@ async function bench(argv: string[]): Promise<void> {
   report(results, logErrors);
 
   if (cpuProfDir && ourPid !== undefined) {
-    // node --cpu-prof writes one profile per thread (tsx's loader runs in a worker): CPU.<date>.<time>.<pid>.<thread>.<seq>.
-    const main = fs.readdirSync(cpuProfDir).find((f) => f.endsWith('.cpuprofile') && f.split('.')[3] === String(ourPid) && f.split('.')[4] === '0');
-    if (main) {
-      const file = path.join(cpuProfDir, main);
+    const file = mainThreadProfile(cpuProfDir, ourPid);
+    if (file) {
       process.stdout.write(`\nour server's main-thread CPU profile: ${file}; below, the timed phase only\n`);
       process.stdout.write(formatSummary(summarise(file, 25, timedWindow)));
     } else {
@@ -234,81 +212,21 @@ async function bench(argv: string[]): Promise<void> {
   }
 }
 
-class UsageError extends Error {}
-
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Spawns a server with its output in DIR/server.log, and resolves once it answers GetCACaps. */
-async function launch(name: ServerName, cmd: string, args: string[], env: NodeJS.ProcessEnv, url: string, dir: string) {
-  const logFile = path.join(dir, 'server.log');
-  const fd = fs.openSync(logFile, 'a');
-  const proc = spawn(cmd, args, { env, stdio: ['ignore', fd, fd], cwd: root });
-  fs.closeSync(fd);
-  const tail = () => {
-    try {
-      return fs.readFileSync(logFile, 'utf8').slice(-4000);
-    } catch {
-      return '';
-    }
-  };
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (gone) throw new Error(`${name} exited before it was ready:\n${tail()}`);
-    try {
-      const res = await fetch(`${url}/scep?operation=GetCACaps`);
-      await res.arrayBuffer();
-      if (res.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`${name} did not answer GetCACaps within 30 s:\n${tail()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  return { proc, stop };
-}
+/** Both servers are ready once they answer this. */
+const GET_CA_CAPS = '/scep?operation=GetCACaps';
 
 async function startOurs(cpuProfDir: string | undefined): Promise<Server> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdm-bench-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  if (cpuProfDir) fs.mkdirSync(cpuProfDir, { recursive: true });
-  const nodeArgs = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
-  const args = [
-    ...nodeArgs,
-    MDM_BIN,
-    'serve',
-    '--http-port', String(port),
-    '--https-port', 'off',
-    '--listen', '127.0.0.1',
-    '--public-url', 'http://127.0.0.1:8080',
-    '--log-level', 'warn',
-  ];
-  const { MDM_MASTER_KEY: _ignored, ...env } = process.env;
-  const { proc, stop } = await launch('ours', process.execPath, args, { ...env, MDM_DATA_DIR: dir, MDM_SCEP_CHALLENGE: CHALLENGE }, url, dir);
+  const { url, dir, proc, stop } = await startOurServer({
+    name: 'ours',
+    dirPrefix: 'mdm-bench-',
+    challenge: CHALLENGE,
+    publicUrl: 'http://127.0.0.1:8080',
+    readyPath: GET_CA_CAPS,
+    cpuProfDir,
+  });
   return { name: 'ours', url, ...(await caCertificates(url)), stop, proc, dir };
 }
 
@@ -326,6 +244,7 @@ async function startScepserver(bin: string): Promise<Server> {
     ['-depot', depot, '-port', String(port), '-challenge', CHALLENGE, '-allowrenew', '0'],
     process.env,
     url,
+    GET_CA_CAPS,
     dir,
   );
   return { name: 'scepserver', url, ...(await caCertificates(url)), stop, proc, dir };
@@ -476,23 +395,6 @@ function readReply(der: Buffer, server: Server, requester: Device['selfSigned'])
   return { status: status === 'SUCCESS' ? '0' : status, transactionId: request.transactionId, certs, des };
 }
 
-const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
-
-/** User+system CPU time of a process and all its threads, from /proc (Linux); null elsewhere. */
-function procCpuMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After "(comm)": state is field 3, utime and stime are fields 14 and 15 (1-based) of the full line.
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1000) / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-
 function writeLatencies(file: string, reqs: Prepared[], d: Driven): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const lines = ['index,start_ms,latency_ms,status'];
@@ -548,15 +450,14 @@ function check(server: Server, reqs: Prepared[], d: Driven, verify: number): Res
   }
   if (verifyErrors.length) ok -= verifyErrors.length;
   const sorted = Float64Array.from(d.latencies).sort();
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN;
   return {
     server: server.name,
     requests: reqs.length,
     ok,
     seconds: d.seconds,
     rate: ok / d.seconds,
-    p50: q(0.5),
-    p99: q(0.99),
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
     failures,
     replies: d.bodies.filter((b) => b !== null).length,
     verified: sample.size - verifyErrors.length,
@@ -567,17 +468,6 @@ function check(server: Server, reqs: Prepared[], d: Driven, verify: number): Res
 
 // ---------------------------------------------------------------------------------------------
 // Output
-
-function log(msg: string): void {
-  process.stderr.write(`[bench scep] ${msg}\n`);
-}
-
-const ms = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n') + '\n';
-}
 
 /**
  * Why a server refused requests, from its log: our JSON lines at warn and above (msg: reason),
