@@ -170,6 +170,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     inventoryIntervalMs: config.inventoryInterval,
     inventoryCommands,
   });
+  const push = appliance.push.active();
+  if (!push) log.warn('no Apple push certificate yet: import one with `mdm push import --cert push.pem --key push.key`; Apple devices cannot enroll until then');
+  else if (push.notAfter - Date.now() < 30 * 86_400_000) log.warn({ topic: push.topic, notAfter: new Date(push.notAfter).toISOString() }, 'the Apple push certificate expires within 30 days: renew it with the same Apple ID');
+
   const housekeep = () => {
     try {
       maintenance.run();

@@ -144,3 +144,13 @@ describe('enrollment links and profiles', () => {
     await assert.rejects(again.scepEnroll(challenge), /failInfo 2/);
   });
 });
+
+test('the server says at start that devices cannot enroll without a push certificate', async () => {
+  const server = await startServer({ env: { MDM_SCEP_WORKERS: '0' } });
+  try {
+    const line = await server.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('no Apple push certificate yet'));
+    assert.equal(line.level, 40);
+  } finally {
+    await server.stop();
+  }
+});
