@@ -2,10 +2,11 @@ import crypto from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { createChallenges } from '../pki/challenges.ts';
+import { sha256Hex } from '../secrets/hash.ts';
 import type { AppleRepo } from './repo.ts';
 
 export type Ownership = 'corporate' | 'personal';
-const hash = (token: string) => crypto.createHash('sha256').update(token, 'utf8').digest('hex');
+const hash = sha256Hex;
 
 /** The SCEP challenge in a downloaded profile lives this long at most: installing follows downloading. */
 const CHALLENGE_TTL = 24 * 3_600_000;

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import type { PlistDict } from './plist.ts';
-import { jsonSafe } from './queue.ts';
+import { jsonSafe, type PlistDict } from './plist.ts';
 import type { AppleRepo } from './repo.ts';
 
 /** The platform from a ProductName or Model identifier (iPhone15,2, iPad13,1, Mac14,2, MacBookPro18,3, AppleTV6,2, ...). */

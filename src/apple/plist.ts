@@ -21,3 +21,12 @@ export function decodePlist(body: Uint8Array): PlistDict {
 export function encodePlist(value: PlistDict): Buffer {
   return Buffer.from(plist.build(value as plist.PlistValue), 'utf8');
 }
+
+/** Plist values as JSON: data as base64, dates as ISO strings. */
+export function jsonSafe(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
+  return value;
+}

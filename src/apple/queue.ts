@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { PlistDict } from './plist.ts';
+import { jsonSafe, type PlistDict } from './plist.ts';
 import type { AppleRepo, TargetStatus } from './repo.ts';
 
 /** A command ready to queue: built and validated once, whatever the number of targets. */
@@ -88,12 +88,3 @@ export function createCommandQueue(opts: { repo: AppleRepo; log: Logger; now?: (
 }
 
 export type CommandQueue = ReturnType<typeof createCommandQueue>;
-
-/** Plist values as JSON: data as base64, dates as ISO strings. */
-export function jsonSafe(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map(jsonSafe);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
-  return value;
-}

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ApiTokenRow, AuthRepo } from './repo.ts';
+import { sha256Hex } from '../secrets/hash.ts';
 
 /** The prefix makes a leaked token recognisable to secret scanners and to people. */
 export const API_TOKEN_PREFIX = 'mdm_';
@@ -10,7 +11,7 @@ const TOKEN_SHAPE = /^mdm_[A-Za-z0-9_-]{43}$/;
 /** last_used_at is for humans deciding what to revoke: minute precision spares a write per request. */
 const TOUCH_EVERY_MS = 60_000;
 
-const hash = (token: string) => crypto.createHash('sha256').update(token, 'utf8').digest('hex');
+const hash = sha256Hex;
 export const apiTokenName = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 
 export interface ApiTokenInfo {

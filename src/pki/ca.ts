@@ -134,7 +134,8 @@ export function createCa(opts: CaOptions) {
     });
     repo.insertAuthorityIfAbsent({ name: 'ca', certDer: der, keySealed: sealKey('ca', privateKey), createdAt: t });
     const ca = load('ca')!;
-    log.info({ subject: nameToString(ca.info.subjectDer), sha256: sha256Hex(ca.der) }, 'created certificate authority');
+    // Another process (server or CLI starting at the same moment) may have won the insert.
+    if (ca.der.equals(der)) log.info({ subject: nameToString(ca.info.subjectDer), sha256: sha256Hex(ca.der) }, 'created certificate authority');
     return ca;
   }
 

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
+import { sha256Hex } from '../secrets/hash.ts';
 import type { PkiRepo } from './repo.ts';
 
-export const hashChallenge = (secret: string): string => crypto.createHash('sha256').update(secret, 'utf8').digest('hex');
+export const hashChallenge = (secret: string): string => sha256Hex(secret);
 
 /** One-time SCEP challenges: the secret is shown once and only its hash is kept. */
 export function createChallenges(repo: PkiRepo, now: () => number = Date.now) {

@@ -1,10 +1,10 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import { sha256Hex } from '../secrets/hash.ts';
 import { subjectPublicKeyBits } from './cert-info.ts';
 import { derSequence, tlv } from './der.ts';
 
-pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: crypto.webcrypto as unknown as pkijs.CryptoEngineParameters['crypto'] }));
+export { sha256Hex };
 
 export const OID = {
   commonName: '2.5.4.3',
@@ -56,16 +56,14 @@ export function randomSerial(): Buffer {
   return s;
 }
 
-export const sha256Hex = (data: Uint8Array): string => crypto.createHash('sha256').update(data).digest('hex');
 
 export function keyIdentifier(spkiDer: Buffer): Buffer {
   return crypto.createHash('sha1').update(subjectPublicKeyBits(spkiDer)).digest();
 }
 
-/** DER of an Extension; `value` is the extnValue contents (a DER value, from bytes or an asn1js/pkijs object). */
-export function extension(extnID: string, critical: boolean, value: Buffer | asn1js.AsnType | pkijs.PkiObject): Buffer {
-  const der = Buffer.isBuffer(value) ? value : Buffer.from((value instanceof pkijs.PkiObject ? value.toSchema() : value).toBER(false));
-  return derSequence(oid(extnID), ...(critical ? [Buffer.of(0x01, 0x01, 0xff)] : []), tlv(0x04, der));
+/** DER of an Extension; `value` is the DER of the extnValue contents. */
+export function extension(extnID: string, critical: boolean, value: Buffer): Buffer {
+  return derSequence(oid(extnID), ...(critical ? [Buffer.of(0x01, 0x01, 0xff)] : []), tlv(0x04, value));
 }
 
 export function keyUsage(bits: { digitalSignature?: boolean; keyEncipherment?: boolean; keyCertSign?: boolean; cRLSign?: boolean }): Buffer {

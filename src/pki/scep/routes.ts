@@ -30,11 +30,7 @@ export function messageFromQuery(url: string): Buffer | null {
   return null;
 }
 
-export function scepRoutes(
-  scep: Pick<ScepService, 'caps' | 'caCerts'>,
-  operations: PkiOperations,
-  onOutcome: (outcome: string) => void = () => {},
-) {
+export function scepRoutes(scep: Pick<ScepService, 'caps' | 'caCerts'>, operations: PkiOperations) {
   const app = new Hono();
   // Device endpoints answer with bare statuses: a SCEP client cannot use a JSON error.
   const bare = (status: 400 | 405 | 413, text: string) => new Response(text + '\n', { status, headers: { 'content-type': 'text/plain' } });
@@ -42,11 +38,9 @@ export function scepRoutes(
   const pkiOperation = async (body: Uint8Array) => {
     try {
       const r = await operations.pkiOperation(body);
-      onOutcome(r.outcome);
       return new Response(r.body, { headers: { 'content-type': 'application/x-pki-message' } });
     } catch (e) {
       if (e instanceof MalformedMessage) {
-        onOutcome('malformed');
         return bare(400, `malformed SCEP message: ${e.message}`);
       }
       throw e;
