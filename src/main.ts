@@ -1,5 +1,3 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
@@ -8,6 +6,7 @@ import { createApiTokens } from './auth/api-tokens.ts';
 import { createAuthRepo } from './auth/repo.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
+import { createServerIdentity } from './http/server-identity.ts';
 import type { Logger } from './log.ts';
 import { createCa } from './pki/ca.ts';
 import { createChallenges } from './pki/challenges.ts';
@@ -21,7 +20,6 @@ import { createEnrollmentLinks } from './apple/enrollment-links.ts';
 import { inventoryCommands } from './apple/inventory-commands.ts';
 import { createAppleMaintenance } from './apple/maintenance.ts';
 import { enrollmentProfile, signProfile } from './apple/profile.ts';
-import { makeSigner } from './pki/cms.ts';
 import { toPem } from './pki/x509.ts';
 import { createCommandQueue } from './apple/queue.ts';
 import { createAppleRepo } from './apple/repo.ts';
@@ -79,35 +77,16 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     log: log.child({ mod: 'mdm' }),
     inventoryCommands,
   });
-  // The TLS identity: the admin's files, else one our CA issues (and reissues before it expires).
-  const tlsIdentity = () => {
-    if (config.tls) return { cert: fs.readFileSync(config.tls.certFile, 'utf8'), key: fs.readFileSync(config.tls.keyFile, 'utf8') };
-    const id = ca.tlsIdentity([config.publicHost, 'localhost', '127.0.0.1', '::1']);
-    return { cert: id.certPem, key: id.keyPem };
-  };
-  // Profiles are signed by the identity devices see on HTTPS, with its chain.
-  const profileSigner = () => {
-    const { cert, key } = tlsIdentity();
-    const ders = [...cert.matchAll(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/g)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
-    return { signer: makeSigner(ders[0]!, crypto.createPrivateKey(key)), chain: ders.slice(1) };
-  };
+  const identity = createServerIdentity(config, ca);
   const enroll = enrollRoutes({
     links: appliance.links,
     log: log.child({ mod: 'enroll' }),
     organization: config.organization,
     topic: () => appliance.push.active()?.topic ?? null,
     profile: (spent, topic) => {
-      const { signer, chain } = profileSigner();
-      const profile = enrollmentProfile({
-        publicUrl: config.publicUrl,
-        topic,
-        challenge: spent.challenge,
-        ownership: spent.ownership,
-        caDer: ca.ca.der,
-        includeRoot: !config.tls,
-        organization: config.organization,
-      });
-      return signProfile(profile, signer, chain);
+      const id = identity.get();
+      const input = { publicUrl: config.publicUrl, topic, challenge: spent.challenge, ownership: spent.ownership, organization: config.organization };
+      return signProfile(enrollmentProfile({ ...input, caDer: ca.ca.der, includeRoot: id.ownCa }), id.signer, id.chain);
     },
   });
   const app = buildApp({
@@ -143,17 +122,16 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   let httpAddr: AddressInfo | null = null;
   let httpsAddr: AddressInfo | null = null;
   let httpsServer: https.Server | null = null;
-  let tls: { cert: string; key: string } | null = null;
+  // Devices may authenticate with their identity certificate in TLS. Naming our CA as the only
+  // acceptable issuer keeps browsers from offering (or prompting for) other certificates.
+  const tlsOptions = () => ({ cert: identity.get().certPem, key: identity.get().keyPem, ca: toPem('CERTIFICATE', ca.ca.der) });
   try {
     if (config.httpPort !== null) {
       httpAddr = await listen(createAdaptorServer({ fetch: app.fetch }), config.httpPort, 'http');
     }
     if (config.httpsPort !== null) {
-      tls = tlsIdentity();
-      // Devices may authenticate with their identity certificate in TLS. Naming our CA as the only
-      // acceptable issuer keeps browsers from offering (or prompting for) other certificates.
-      const clientAuth = { requestCert: true, rejectUnauthorized: false, ca: toPem('CERTIFICATE', ca.ca.der) };
-      httpsServer = createAdaptorServer({ fetch: app.fetch, createServer: https.createServer, serverOptions: { ...tls, ...clientAuth } }) as https.Server;
+      const serverOptions = { ...tlsOptions(), requestCert: true, rejectUnauthorized: false };
+      httpsServer = createAdaptorServer({ fetch: app.fetch, createServer: https.createServer, serverOptions }) as https.Server;
       httpsAddr = await listen(httpsServer, config.httpsPort, 'https');
     }
   } catch (e) {
@@ -180,14 +158,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       challenges.purgeExpired();
       ca.crl();
       if (ca.rotateRaIfDue()) log.info('rotated the SCEP RA certificate');
-      if (httpsServer && tls) {
-        // New certificate files, or our own certificate reissued: swap without a restart.
-        const next = tlsIdentity();
-        if (next.cert !== tls.cert || next.key !== tls.key) {
-          httpsServer.setSecureContext({ ...next, ca: toPem('CERTIFICATE', ca.ca.der) });
-          tls = next;
-          log.info('reloaded the TLS certificate');
-        }
+      // New certificate files, or our own certificate reissued: swap without a restart.
+      if (identity.refresh()) {
+        httpsServer?.setSecureContext(tlsOptions());
+        log.info('reloaded the TLS certificate');
       }
     } catch (e) {
       log.error({ err: e }, 'housekeeping failed');

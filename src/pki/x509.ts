@@ -128,5 +128,11 @@ export function signWrap(tbs: Buffer, key: KeyObject): Buffer {
   return derSequence(tbs, SHA256_WITH_RSA, tlv(0x03, Buffer.of(0), signature));
 }
 
+/** The DER of every `label` block in a PEM text (a certificate chain file, say). */
+export function pemBlocks(text: string, label: string): Buffer[] {
+  const re = new RegExp(`-----BEGIN ${label}-----([^-]+)-----END ${label}-----`, 'g');
+  return [...text.matchAll(re)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+}
+
 export const toPem = (label: string, der: Uint8Array): string =>
   `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
