@@ -9,7 +9,8 @@ import { certInfo, nameAttribute, nameToString } from '../src/pki/cert-info.ts';
 import { parseCsr } from '../src/pki/scep/csr.ts';
 import { makeRecipient, openEnvelope, sealEnvelope } from '../src/pki/scep/envelope.ts';
 import { ScepFailure } from '../src/pki/scep/failure.ts';
-import { buildCertRep, degenerateSignedData, makeSigner, parsePkiMessage } from '../src/pki/scep/pki-message.ts';
+import { makeSigner } from '../src/pki/cms.ts';
+import { buildCertRep, degenerateSignedData, parsePkiMessage } from '../src/pki/scep/pki-message.ts';
 import { unwrapPkcs1 } from '../src/pki/scep/rsa-pkcs1.ts';
 import { readCertRep } from './support/scep-client.ts';
 

@@ -8,7 +8,8 @@ import { certInfo, type CertInfo } from '../../pki/cert-info.ts';
 import { derSequence } from '../../pki/der.ts';
 import { CMS_OID, MessageType, SCEP_OID } from '../../pki/scep/constants.ts';
 import { makeRecipient, openEnvelope, sealEnvelope } from '../../pki/scep/envelope.ts';
-import { makeSigner, parsePkiMessage, scepAttribute, signPkiMessage, type Signer } from '../../pki/scep/pki-message.ts';
+import { makeSigner, type Signer } from '../../pki/cms.ts';
+import { parsePkiMessage, scepAttribute, signPkiMessage } from '../../pki/scep/pki-message.ts';
 import { OID, buildCertificate, integer, makeName, randomSerial } from '../../pki/x509.ts';
 
 export interface Device {

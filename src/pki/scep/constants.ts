@@ -36,8 +36,6 @@ export const CMS_OID = {
   rsaOaep: '1.2.840.113549.1.1.7',
 } as const;
 
-export { DIGESTS, SIGNATURE_DIGESTS } from '../cms.ts';
-
 export const SHA256_OID = '2.16.840.1.101.3.4.2.1';
 
 /** Content-encryption algorithms accepted in requests: OpenSSL cipher name and key length. */

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import { importPublicKey } from '../cert-info.ts';
 import { children, content, expect, oidString, raw, readDer, stringValue } from '../der-reader.ts';
 import { OID } from '../x509.ts';
-import { CMS_OID, FailInfo, SIGNATURE_DIGESTS } from './constants.ts';
+import { SIGNATURE_DIGESTS } from '../cms.ts';
+import { CMS_OID, FailInfo } from './constants.ts';
 import { ScepFailure } from './failure.ts';
 
 export interface ParsedCsr {

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { CertInfo } from '../cert-info.ts';
-import { attribute, makeSigner, readSignedData, signSignedData, verifySignedData, type SignedData, type Signer } from '../cms.ts';
+import { attribute, readSignedData, signSignedData, verifySignedData, type SignedData, type Signer } from '../cms.ts';
 import { derSequence, tlv } from '../der.ts';
 import { content, raw, stringValue } from '../der-reader.ts';
 import { oid } from '../x509.ts';
@@ -99,4 +99,3 @@ export function degenerateSignedData(certs: Buffer[], crls: Buffer[] = []): Buff
   return derSequence(oid(CMS_OID.signedData), tlv(0xa0, derSequence(...parts)));
 }
 
-export { makeSigner, type Signer };

@@ -9,7 +9,8 @@ import { CA_CAPS, FailInfo, MessageType } from './constants.ts';
 import { parseCsr } from './csr.ts';
 import { makeRecipient, openEnvelope, sealEnvelope } from './envelope.ts';
 import { ScepFailure } from './failure.ts';
-import { buildCertRep, degenerateSignedData, makeSigner, parsePkiMessage, type PkiRequest } from './pki-message.ts';
+import { makeSigner } from '../cms.ts';
+import { buildCertRep, degenerateSignedData, parsePkiMessage, type PkiRequest } from './pki-message.ts';
 
 export interface ScepOptions {
   ca: Ca;
