@@ -153,7 +153,10 @@ describe('Apple MDM check-in and commands', () => {
     assert.equal(enrollment(fresh.udid), undefined);
     // A revoked certificate.
     const c = await enrolled();
+    assert.equal((await c.report('Idle')).status, 200, 'accepted while valid (and now in the identity cache)');
     assert.equal(server.cli(['cert', 'revoke', c.identity.cert.serialHex]).status, 0);
+    // The server reads the CRL number at most once a second: a revocation is seen within that.
+    await new Promise((r) => setTimeout(r, 1100));
     await refused(c.report('Idle'), 'revoked certificate');
 
     const after = enrollment(a.udid)!;
