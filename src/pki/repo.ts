@@ -4,12 +4,13 @@ import { certificates, pkiAuthorities, pkiCrls, scepChallenges } from './tables.
 
 export type AuthorityName = (typeof pkiAuthorities.$inferSelect)['name'];
 export type CertificateRow = typeof certificates.$inferSelect;
-export type NewCertificate = typeof certificates.$inferInsert;
 
 export function createPkiRepo(db: Db) {
   // Prepared once: these run on every enrollment, where building the query each time showed in profiles.
   const byScepRequest = db.select().from(certificates).where(eq(certificates.scepRequestId, sql.placeholder('id'))).prepare();
   const bySerial = db.select().from(certificates).where(eq(certificates.serial, sql.placeholder('serial'))).prepare();
+  // Prepared once (drizzle builds an insert in ~120 µs, a tenth of an enrollment): every column is
+  // a placeholder, so the caller's row must be complete.
   const insertCert = db
     .insert(certificates)
     .values(
@@ -38,8 +39,9 @@ export function createPkiRepo(db: Db) {
         .onConflictDoUpdate({ target: pkiAuthorities.name, set: { certDer: row.certDer, keySealed: row.keySealed, createdAt: row.createdAt } })
         .run();
     },
-    insertCertificate(row: NewCertificate) {
-      insertCert.run({ status: 'valid', revokedAt: null, revocationReason: null, owner: null, scepTransactionId: null, scepRequestId: null, renewedFrom: null, ...row });
+    /** Records a certificate just issued: valid, never revoked. */
+    insertCertificate(row: Omit<CertificateRow, 'status' | 'revokedAt' | 'revocationReason'>) {
+      insertCert.run({ ...row, status: 'valid', revokedAt: null, revocationReason: null });
     },
     certificate(serial: string): CertificateRow | undefined {
       return bySerial.get({ serial });
