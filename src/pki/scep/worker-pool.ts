@@ -42,8 +42,12 @@ export async function workerPool(size: number, config: Config, log: Logger): Pro
       const worker = new Worker(entry, { workerData: config });
       const slot: Slot = { worker, inflight: new Map() };
       slots[index] = slot;
+      let ready = false;
       worker.on('message', (msg: WorkerReply | { ready: true }) => {
-        if ('ready' in msg) return resolve();
+        if ('ready' in msg) {
+          ready = true;
+          return resolve();
+        }
         const pending = slot.inflight.get(msg.id);
         if (!pending) return;
         slot.inflight.delete(msg.id);
@@ -58,6 +62,8 @@ export async function workerPool(size: number, config: Config, log: Logger): Pro
       worker.once('exit', (code) => {
         for (const p of slot.inflight.values()) p.reject(new Error(`SCEP worker exited with ${code}`));
         slot.inflight.clear();
+        // A worker that never got ready would fail the same way again: the start fails instead of looping.
+        if (!ready) return reject(new Error(`SCEP worker exited with ${code} while starting`));
         if (!closing) {
           log.warn({ code }, 'SCEP worker exited; starting another');
           spawn(index).catch((e) => log.error({ err: e }, 'could not restart a SCEP worker'));
@@ -65,7 +71,14 @@ export async function workerPool(size: number, config: Config, log: Logger): Pro
       });
     });
 
-  await Promise.all(Array.from({ length: size }, (_, i) => spawn(i)));
+  try {
+    await Promise.all(Array.from({ length: size }, (_, i) => spawn(i)));
+  } catch (e) {
+    // Workers that did start would keep the process alive after a failed start.
+    closing = true;
+    await Promise.all(slots.map((s) => s?.worker.terminate()));
+    throw e;
+  }
   log.info({ workers: size }, 'SCEP workers ready');
 
   return {
