@@ -4,15 +4,21 @@
 //
 // Devices enroll for real first (SCEP, Authenticate, TokenUpdate, the inventory answered). In the
 // timed phase every device runs cycles, one request in flight each: Idle → the server sends a
-// command → Acknowledged. Each message is built and signed (Mdm-Signature, RSA-2048) when it is
-// sent, as a device does: that is the client's real cost and is measured apart from the HTTP
-// round trip. The server's reply to an acknowledgement is the next queued command; the device
-// takes it with its next Idle, so every cycle is one Idle and one answer.
+// command → Acknowledged. The server's reply to an acknowledgement is the next queued command;
+// the device takes it with its next Idle, so every cycle is one Idle and one answer.
 //
-// Commands keep flowing through the server's own queue: this process opens the appliance's
-// database (SQLite WAL allows a second process) and enqueues one command to every device whenever
-// the device furthest ahead comes within a few commands of the end of its queue. Every device
-// keeps one connection, opened before the clock starts.
+// Every message is signed (Mdm-Signature, RSA-2048, the device's own SCEP certificate) and the
+// server verifies every one. A fleet signs on its own phones; here the devices share this
+// machine's two cores with the server, so by default (--sign ahead) the messages are signed
+// before the clock starts: every device's Idle once (a device's Idle body never changes), and
+// its answer to every command queued for the run (this process enqueues them all through the
+// appliance's own queue, opening its database beside the server: SQLite WAL allows a second
+// process). The timed phase then measures the server, not the devices' RSA. --sign live signs
+// each message when it is sent, as a device does, and the feeder enqueues one command to every
+// device whenever the device furthest ahead comes within a few commands of the end of its queue.
+//
+// The devices talk HTTP/1.1 through undici (one kept-alive connection each, opened before the
+// clock starts): Node's own http client costs a client about four times as much per request.
 import { fork, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -22,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import * as plist from 'plist';
+import { Client as Connection } from 'undici';
 import { buildCommand } from '../../src/apple/commands/build.ts';
 import { answerFor } from '../../src/apple/simulator/answers.ts';
 import { AppleDevice, type Dict } from '../../src/apple/simulator/device.ts';
@@ -40,6 +47,8 @@ const TOPIC = 'com.apple.mgmt.External.bench';
 /** Commands queued ahead per device: enough that no device waits for the feeder, few as in a real queue. */
 const DEPTH = 3;
 const TARGET = 2000;
+/** With --sign ahead: enough commands signed for every device to run this many check-ins/s. */
+const AHEAD_RATE = 4000;
 
 export const usage = `usage: npm run bench -- checkin [options]
 
@@ -52,6 +61,9 @@ export const usage = `usage: npm run bench -- checkin [options]
                     every device still gets its own certificate over SCEP
   --command NAME    what devices are sent: InstallProfile (default, a Wi-Fi profile), ProfileList,
                     SecurityInfo or DeviceInformation
+  --sign MODE       ahead (default): messages signed before the clock starts, so the timed phase
+                    measures the server; live: each signed when sent, as a device does, on the
+                    CPUs the server also needs
   --cpu-prof DIR    run the server under node --cpu-prof; summarise its main thread per fleet size
   --keep            keep the temporary data dir (printed)
 
@@ -67,21 +79,28 @@ const log = logger('checkin');
 type ToClient =
   | { type: 'enroll'; url: string; count: number; keys: number }
   | { type: 'connect'; devices: number }
-  | { type: 'run'; devices: number; timedFrom: number; timedTo: number }
+  /** Sign every device's Idle and its answer to each of these commands, ahead of the run. */
+  | { type: 'presign'; devices: number; commands: Array<{ uuid: string; plist: Uint8Array }> }
+  | { type: 'run'; devices: number; timedFrom: number; timedTo: number; sign: SignMode }
   | { type: 'exit' };
 
 type FromClient =
   | { type: 'enrolled'; udids: string[]; failures: string[] }
   | { type: 'connected' }
+  | { type: 'presigned'; messages: number; ms: number }
   /** Commands acknowledged in this run: in all, and by the device furthest ahead. */
   | { type: 'progress'; acks: number; maxAcks: number }
   | { type: 'result'; result: ClientResult };
+
+type SignMode = 'ahead' | 'live';
 
 interface ClientResult {
   /** HTTP round trips of requests that completed inside the timed window, ms. */
   latencies: Float64Array;
   /** Time spent building and signing those requests, ms. */
   signMs: number;
+  /** Of those, the messages signed when sent (all of them with --sign live). */
+  signedLive: number;
   checkins: number;
   cycles: number;
   /** Idles answered with no command: the feeder fell behind. */
@@ -104,6 +123,8 @@ interface Level {
   p99: number;
   errors: Tally;
   signMsPerCheckin: number;
+  /** Timed check-ins whose message was signed when sent. */
+  signedLive: number;
   serverCpuMs: number | null;
   serverMainMs: number | null;
   clientCpuMs: number | null;
@@ -122,6 +143,7 @@ async function bench(argv: string[]): Promise<void> {
     clients: { type: 'string', default: '1' },
     keys: { type: 'string', default: '16' },
     command: { type: 'string', default: 'InstallProfile' },
+    sign: { type: 'string', default: 'ahead' },
   });
   const levels = values.devices.split(',').map((s) => numberOption('devices', s.trim(), 1));
   const durationMs = numberOption('duration', values.duration, 1, false) * 1000;
@@ -129,12 +151,14 @@ async function bench(argv: string[]): Promise<void> {
   const clientCount = numberOption('clients', values.clients, 1);
   const keys = numberOption('keys', values.keys, 1);
   const command = commandFor(values.command);
+  if (values.sign !== 'ahead' && values.sign !== 'live') throw new UsageError('--sign is ahead or live');
+  const sign: SignMode = values.sign;
   const cpuProfDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
   const fleet = Math.max(...levels);
 
   log(
     `signed check-ins: fleets of ${levels.join(' and ')} devices over ${clientCount} client process(es), ${durationMs / 1000} s timed (+${warmupMs / 1000} s warm-up) each, ` +
-      `command ${values.command}; ${machine()}`,
+      `command ${values.command}, messages signed ${sign === 'ahead' ? 'ahead of the clock' : 'when sent'}; ${machine()}`,
   );
 
   const server = await startOurServer({ name: 'the server', dirPrefix: 'mdm-bench-checkin-', challenge: CHALLENGE, readyPath: '/healthz', cpuProfDir });
@@ -175,7 +199,7 @@ async function bench(argv: string[]): Promise<void> {
       const counts = share(n);
       // Each client's first devices take part; the fleet's UDIDs in the same order.
       const udids = enrolled.flatMap((e, i) => e.udids.slice(0, counts[i]));
-      results.push(await runLevel({ app, server, clients, counts, udids, command, warmupMs, durationMs }));
+      results.push(await runLevel({ app, server, clients, counts, udids, command, warmupMs, durationMs, sign }));
       const r = results.at(-1)!;
       log(`${n} devices: ${r.checkins} check-ins in ${r.seconds.toFixed(1)} s; ${r.rounds} commands queued to all; ${r.acksStored} acknowledged in the database, ${r.acksReported} by the devices`);
     }
@@ -185,7 +209,7 @@ async function bench(argv: string[]): Promise<void> {
     await stopAll();
   }
 
-  report(results, clientCount);
+  report(results, clientCount, sign);
 
   if (cpuProfDir) {
     const serverProfile = mainThreadProfile(cpuProfDir, server.proc.pid);
@@ -214,6 +238,7 @@ interface RunInput {
   command: () => ReturnType<typeof buildCommand>;
   warmupMs: number;
   durationMs: number;
+  sign: SignMode;
 }
 
 async function runLevel(o: RunInput): Promise<Level> {
@@ -221,21 +246,42 @@ async function runLevel(o: RunInput): Promise<Level> {
   const n = udids.length;
   const rounds: string[] = [];
   const furthest = new Array<number>(o.clients.length).fill(0);
-  const enqueue = () => rounds.push(app.queue.enqueue(o.command(), udids));
-  for (let i = 0; i < DEPTH; i++) enqueue();
-
-  // Every device has every round queued: the device furthest ahead must never find its queue empty.
-  const feed = () => {
-    while (rounds.length < Math.max(...furthest) + DEPTH) enqueue();
+  const plists: Array<{ uuid: string; plist: Uint8Array }> = [];
+  const enqueue = () => {
+    const built = o.command();
+    rounds.push(app.queue.enqueue(built, udids));
+    plists.push({ uuid: rounds.at(-1)!, plist: built.plistXml });
   };
-  const onProgress = o.clients.map((c, i) =>
-    c.on('progress', (m) => {
-      furthest[i] = m.maxAcks;
-      feed();
-    }),
-  );
-
   const active = o.clients.map((c, i) => ({ c, devices: o.counts[i]! })).filter((x) => x.devices > 0);
+
+  let onProgress: Array<() => void> = [];
+  if (o.sign === 'ahead') {
+    // Every command of the run queued and answered ahead: a device that gets through all of them
+    // finds its queue empty, which the report shows as empty Idles.
+    const perDevice = Math.ceil((AHEAD_RATE * (o.warmupMs + o.durationMs + 1000)) / 1000 / 2 / n) + DEPTH;
+    for (let i = 0; i < perDevice; i++) enqueue();
+    const t = performance.now();
+    const signed = await Promise.all(
+      active.map(({ c, devices }) => {
+        c.send({ type: 'presign', devices, commands: plists });
+        return c.next('presigned');
+      }),
+    );
+    log(`${n} devices: ${signed.reduce((a, s) => a + s.messages, 0)} messages (${perDevice} commands each, and Idle) signed ahead in ${elapsed(t)}`);
+  } else {
+    for (let i = 0; i < DEPTH; i++) enqueue();
+    // Every device has every round queued: the device furthest ahead must never find its queue empty.
+    const feed = () => {
+      while (rounds.length < Math.max(...furthest) + DEPTH) enqueue();
+    };
+    onProgress = o.clients.map((c, i) =>
+      c.on('progress', (m) => {
+        furthest[i] = m.maxAcks;
+        feed();
+      }),
+    );
+  }
+
   // Connections are opened before the clock starts: a busy server accepts about one new connection
   // per event-loop turn (libuv no longer accepts in a loop), and late joiners would sit in its backlog.
   await Promise.all(
@@ -249,7 +295,7 @@ async function runLevel(o: RunInput): Promise<Level> {
   const timedFrom = Date.now() + 300 + o.warmupMs;
   const timedTo = timedFrom + o.durationMs;
   const results = active.map(({ c }) => c.next('result'));
-  for (const { c, devices } of active) c.send({ type: 'run', devices, timedFrom, timedTo });
+  for (const { c, devices } of active) c.send({ type: 'run', devices, timedFrom, timedTo, sign: o.sign });
 
   // CPU of the server (all threads, and its main thread alone) and of the clients, over the window.
   await sleep(timedFrom - Date.now());
@@ -286,6 +332,7 @@ async function runLevel(o: RunInput): Promise<Level> {
     p99: p99!,
     errors,
     signMsPerCheckin: done.reduce((a, r) => a + r.signMs, 0) / Math.max(1, checkins),
+    signedLive: done.reduce((a, r) => a + r.signedLive, 0),
     serverCpuMs: delta(cpu0.server, cpu1.server),
     serverMainMs: delta(cpu0.main, cpu1.main),
     clientCpuMs: delta(cpu0.clients, cpu1.clients),
@@ -389,6 +436,10 @@ async function client(): Promise<void> {
   const send = (m: FromClient) => process.send!(m);
   let devices: AppleDevice[] = [];
   let http = createHttpClient();
+  /** Each device's kept-alive connection, for the timed phase. */
+  const connections = new Map<AppleDevice, Connection>();
+  /** With --sign ahead: each device's signed Idle, and its signed answer by command UUID. */
+  const signed = new Map<AppleDevice, { idle: Prepared; answers: Map<string, Prepared> }>();
   const wallNow = () => performance.timeOrigin + performance.now();
 
   async function enroll(m: Extract<ToClient, { type: 'enroll' }>) {
@@ -423,10 +474,25 @@ async function client(): Promise<void> {
     send({ type: 'enrolled', udids: devices.map((d) => d.udid), failures });
   }
 
+  function presign(m: Extract<ToClient, { type: 'presign' }>) {
+    const t = performance.now();
+    let messages = 0;
+    const commands = m.commands.map((c) => ({ uuid: c.uuid, dict: plist.parse(Buffer.from(c.plist).toString('utf8')) as Dict }));
+    signed.clear();
+    for (const d of devices.slice(0, m.devices)) {
+      const answers = new Map<string, Prepared>();
+      for (const c of commands) answers.set(c.uuid, signedRequest(d, answerFor(d, c.dict)));
+      signed.set(d, { idle: signedRequest(d, { UDID: d.udid, Status: 'Idle' }), answers });
+      messages += answers.size + 1;
+    }
+    send({ type: 'presigned', messages, ms: performance.now() - t });
+  }
+
   async function run(m: Extract<ToClient, { type: 'run' }>) {
     const latencies = new Latencies();
     const errors = new Tally();
     let signMs = 0;
+    let signedLive = 0;
     let checkins = 0;
     let cycles = 0;
     let emptyIdles = 0;
@@ -435,25 +501,33 @@ async function client(): Promise<void> {
     const inWindow = (start: number, end: number) => start >= m.timedFrom && end <= m.timedTo;
     const progress = setInterval(() => send({ type: 'progress', acks, maxAcks }), 50);
 
-    /** One signed message; the reply, or null when it failed. */
-    const message = async (d: AppleDevice, dict: Dict) => {
+    /** A message signed ahead, or signed now (timed apart from the round trip). */
+    const prepare = (d: AppleDevice, ahead: Prepared | undefined, build: () => Dict): { req: Prepared; t0: number; live: boolean } => {
       const t0 = wallNow();
-      const req = d.prepare(dict);
+      return ahead ? { req: ahead, t0, live: false } : { req: signedRequest(d, build()), t0, live: true };
+    };
+
+    /** One signed message; the reply body, or null when it failed. */
+    const message = async (d: AppleDevice, p: { req: Prepared; t0: number; live: boolean }) => {
       const t1 = wallNow();
       try {
-        const res = await http.request(req.url, req);
+        const res = await connections.get(d)!.request({ path: p.req.path, method: 'PUT', headers: p.req.headers, body: p.req.body });
+        const body = Buffer.from(await res.body.arrayBuffer());
         const t2 = wallNow();
-        const timed = inWindow(t0, t2);
+        const timed = inWindow(p.t0, t2);
         if (timed) {
           checkins++;
-          signMs += t1 - t0;
           latencies.add(t2 - t1);
+          if (p.live) {
+            signedLive++;
+            signMs += t1 - p.t0;
+          }
         }
-        if (res.status !== 200) {
-          if (timed) errors.add(`HTTP ${res.status}`);
+        if (res.statusCode !== 200) {
+          if (timed) errors.add(`HTTP ${res.statusCode}`);
           return null;
         }
-        return { reply: AppleDevice.reply(res), timed };
+        return { body, timed };
       } catch (e) {
         errors.add((e as NodeJS.ErrnoException).code ?? (e as Error).message);
         return null;
@@ -462,17 +536,21 @@ async function client(): Promise<void> {
 
     const cycle = async (d: AppleDevice) => {
       let mine = 0;
+      const ahead = m.sign === 'ahead' ? signed.get(d) : undefined;
       while (wallNow() < m.timedTo) {
-        const idle = await message(d, { UDID: d.udid, Status: 'Idle' });
-        if (!idle?.reply.plist) {
+        const idle = await message(d, prepare(d, ahead?.idle, () => ({ UDID: d.udid, Status: 'Idle' })));
+        if (!idle?.body.length) {
           if (idle?.timed) emptyIdles++;
           await sleep(idle ? 5 : 50);
           continue;
         }
-        const answer = answerFor(d, idle.reply.plist);
-        const ack = await message(d, answer);
+        // Signed ahead, the answer is found by the command's UUID; signed now, it is worked out from the command.
+        const uuid = ahead ? /<key>CommandUUID<\/key>\s*<string>([^<]*)<\/string>/.exec(idle.body.toString('latin1'))?.[1] : undefined;
+        let answer: Dict | undefined;
+        const toSend = prepare(d, uuid ? ahead?.answers.get(uuid) : undefined, () => (answer = answerFor(d, plist.parse(idle.body.toString('utf8')) as Dict)));
+        const ack = await message(d, toSend);
         if (!ack) continue;
-        if (answer.Status === 'Acknowledged') {
+        if ((answer?.Status ?? 'Acknowledged') === 'Acknowledged') {
           acks++;
           maxAcks = Math.max(maxAcks, ++mine);
         }
@@ -481,25 +559,53 @@ async function client(): Promise<void> {
     };
     await Promise.all(devices.slice(0, m.devices).map(cycle));
     clearInterval(progress);
-    send({ type: 'result', result: { latencies: latencies.values(), signMs, checkins, cycles, emptyIdles, errors: errors.entries(), acks } });
+    send({ type: 'result', result: { latencies: latencies.values(), signMs, signedLive, checkins, cycles, emptyIdles, errors: errors.entries(), acks } });
   }
 
   /** One kept-alive connection per device, opened while the server is idle. */
   async function connect(m: Extract<ToClient, { type: 'connect' }>) {
-    const url = devices[0]?.url;
-    if (url) await Promise.all(Array.from({ length: m.devices }, () => http.request(`${url}/healthz`)));
+    for (const c of connections.values()) await c.close();
+    connections.clear();
+    await Promise.all(
+      devices.slice(0, m.devices).map(async (d) => {
+        const c = new Connection(new URL(d.serverUrl).origin, { pipelining: 1, keepAliveTimeout: 60_000 });
+        connections.set(d, c);
+        const res = await c.request({ path: '/healthz', method: 'GET' });
+        await res.body.dump();
+      }),
+    );
     send({ type: 'connected' });
   }
 
   process.on('message', (m: ToClient) => {
     if (m.type === 'enroll') void enroll(m).catch(fatal);
     else if (m.type === 'connect') void connect(m).catch(fatal);
-    else if (m.type === 'run') void run(m).catch(fatal);
+    else if (m.type === 'presign') {
+      try {
+        presign(m);
+      } catch (e) {
+        fatal(e);
+      }
+    } else if (m.type === 'run') void run(m).catch(fatal);
     else if (m.type === 'exit') {
       http.close();
+      for (const c of connections.values()) c.destroy();
       process.disconnect();
     }
   });
+}
+
+/** A signed request as sent: its path on the server, headers and body. */
+interface Prepared {
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+function signedRequest(d: AppleDevice, dict: Dict): Prepared {
+  const { url, headers, body } = d.prepare(dict);
+  const u = new URL(url);
+  return { path: u.pathname + u.search, headers, body };
 }
 
 function fatal(e: unknown): void {
@@ -520,7 +626,7 @@ function sumCpu(pids: Array<number | undefined>): number | null {
   return total;
 }
 
-function report(results: Level[], clients: number): void {
+function report(results: Level[], clients: number, sign: SignMode): void {
   const rows = [['devices', 'check-ins', 'seconds', 'check-ins/s', 'cycles/s', 'p50 ms', 'p99 ms', 'errors', 'empty Idles', 'acks stored/reported']];
   for (const r of results) {
     rows.push([
@@ -538,6 +644,11 @@ function report(results: Level[], clients: number): void {
   }
   process.stdout.write('\n' + table(rows));
   process.stdout.write('latency: the HTTP round trip of a signed request (its signing is client CPU, below)\n');
+  process.stdout.write(
+    sign === 'ahead'
+      ? `messages signed ahead of the clock; signed when sent (a device ran past its signed answers): ${results.map((r) => `${r.signedLive} at ${r.devices}`).join(', ')}\n`
+      : 'every message signed when sent, on the CPUs the server shares\n',
+  );
 
   const f = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
   const per = (v: number | null, n: number) => (v === null || !n ? null : v / n);
