@@ -1,5 +1,6 @@
 import * as plist from 'plist';
 import { AppError } from '../errors.ts';
+import { parseXmlPlist } from './plist-reader.ts';
 
 export type PlistDict = Record<string, unknown>;
 
@@ -8,7 +9,7 @@ export function decodePlist(body: Uint8Array): PlistDict {
   let value: unknown;
   try {
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    value = buf.subarray(0, 6).toString('latin1') === 'bplist' ? plist.parseBinary(buf) : plist.parse(buf.toString('utf8'));
+    value = buf.subarray(0, 6).toString('latin1') === 'bplist' ? plist.parseBinary(buf) : parseXmlPlist(buf.toString('utf8'));
   } catch (e) {
     throw new AppError('bad_plist', `not a property list: ${(e as Error).message}`);
   }

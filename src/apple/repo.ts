@@ -3,6 +3,8 @@ import type { Db } from '../store/db.ts';
 import { appleCommands, appleCommandTargets, appleDevices, appleEnrollments, enrollmentTokens } from './tables.ts';
 
 export type EnrollmentRow = typeof appleEnrollments.$inferSelect;
+/** What authorizing a device's message needs of its enrollment. */
+export type EnrollmentBinding = Pick<EnrollmentRow, 'id' | 'certSha256' | 'status'>;
 export type DeviceRow = typeof appleDevices.$inferSelect;
 export type CommandRow = typeof appleCommands.$inferSelect;
 export type TargetStatus = (typeof appleCommandTargets.$inferSelect)['status'];
@@ -11,25 +13,30 @@ const ACTIVE: TargetStatus[] = ['pending', 'not_now'];
 export function createAppleRepo(db: Db) {
   // Prepared once: these run on every check-in.
   const enrollmentById = db.select().from(appleEnrollments).where(eq(appleEnrollments.id, sql.placeholder('id'))).prepare();
+  const bindingById = db
+    .select({ id: appleEnrollments.id, certSha256: appleEnrollments.certSha256, status: appleEnrollments.status })
+    .from(appleEnrollments)
+    .where(eq(appleEnrollments.id, sql.placeholder('id')))
+    .prepare();
   const touch = db
     .update(appleEnrollments)
     .set({ lastSeenAt: sql`${sql.placeholder('now')}` })
     .where(eq(appleEnrollments.id, sql.placeholder('id')))
     .prepare();
-  // The next command is looked up per status (pending, then NotNow ones after an Idle), each an
-  // in-order index read; an OR across statuses made SQLite sort every queued row with its plist.
-  const headOf = db
-    .select({ uuid: appleCommandTargets.commandUuid, priority: appleCommandTargets.priority, queuedAt: appleCommandTargets.queuedAt })
-    .from(appleCommandTargets)
-    .where(and(eq(appleCommandTargets.enrollmentId, sql.placeholder('id')), eq(appleCommandTargets.status, sql.placeholder('status'))))
-    .orderBy(desc(appleCommandTargets.priority), appleCommandTargets.queuedAt)
-    .limit(1)
-    .prepare();
-  const commandBody = db
-    .select({ plist: appleCommands.plist, requestType: appleCommands.requestType, expiresAt: appleCommands.expiresAt })
-    .from(appleCommands)
-    .where(eq(appleCommands.uuid, sql.placeholder('uuid')))
-    .prepare();
+  // The next command in one statement: the head of the pending queue and (after an Idle) the head
+  // of the NotNow one, each an in-order read of the queue index (an OR across the two statuses made
+  // SQLite sort every queued row with its plist), the better of the two, joined to its body.
+  // Raw SQL: drizzle's builder cannot order and limit the two sides of a UNION ALL apart.
+  const head = `SELECT command_uuid, priority, queued_at, ? AS rank FROM apple_command_targets
+    WHERE enrollment_id = @id AND status = ? ORDER BY priority DESC, queued_at LIMIT 1`;
+  const nextForEnrollment = db.$client.prepare<{ id: string; withNotNow: number }, { uuid: string; plist: Buffer; requestType: string; expiresAt: number | null }>(
+    `SELECT h.command_uuid AS uuid, c.plist AS plist, c.request_type AS requestType, c.expires_at AS expiresAt
+     FROM (SELECT * FROM (${head.replace('?', "0").replace('?', "'pending'")})
+           UNION ALL
+           SELECT * FROM (${head.replace('?', "1").replace('?', "'not_now'")} ) WHERE @withNotNow) AS h
+     JOIN apple_commands c ON c.uuid = h.command_uuid
+     ORDER BY h.priority DESC, h.queued_at, h.rank LIMIT 1`,
+  );
   const expireTarget = db
     .update(appleCommandTargets)
     .set({ status: 'expired', updatedAt: sql`${sql.placeholder('now')}` })
@@ -59,6 +66,9 @@ export function createAppleRepo(db: Db) {
     },
     enrollment(id: string): EnrollmentRow | undefined {
       return enrollmentById.get({ id });
+    },
+    binding(id: string): EnrollmentBinding | undefined {
+      return bindingById.get({ id });
     },
     enrollmentsByCert(sha256: string) {
       return db.select().from(appleEnrollments).where(eq(appleEnrollments.certSha256, sha256)).all();
@@ -102,17 +112,11 @@ export function createAppleRepo(db: Db) {
     },
     nextCommand(enrollmentId: string, withNotNow: boolean, now: number): { uuid: string; plist: Buffer; requestType: string } | undefined {
       for (;;) {
-        const pending = headOf.get({ id: enrollmentId, status: 'pending' });
-        const notNow = withNotNow ? headOf.get({ id: enrollmentId, status: 'not_now' }) : undefined;
-        const head =
-          !pending || (notNow && (notNow.priority > pending.priority || (notNow.priority === pending.priority && notNow.queuedAt < pending.queuedAt)))
-            ? notNow
-            : pending;
-        if (!head) return undefined;
-        const c = commandBody.get({ uuid: head.uuid });
-        if (c && (c.expiresAt === null || c.expiresAt > now)) return { uuid: head.uuid, plist: c.plist, requestType: c.requestType };
+        const c = nextForEnrollment.get({ id: enrollmentId, withNotNow: withNotNow ? 1 : 0 });
+        if (!c) return undefined;
+        if (c.expiresAt === null || c.expiresAt > now) return { uuid: c.uuid, plist: c.plist, requestType: c.requestType };
         // Past its TTL and not yet swept by maintenance: never send it, look further.
-        expireTarget.run({ uuid: head.uuid, id: enrollmentId, now });
+        expireTarget.run({ uuid: c.uuid, id: enrollmentId, now });
       }
     },
     /** Records a device's answer to a pending command; the request type, or undefined when there was none pending. */

@@ -8,7 +8,7 @@ import { applyInventory } from './inventory.ts';
 import { checkinMessage, commandReport, enrollmentOf, type CheckinMessage } from './messages.ts';
 import { decodePlist, encodePlist } from './plist.ts';
 import type { BuiltCommand, CommandQueue } from './queue.ts';
-import type { AppleRepo, EnrollmentRow } from './repo.ts';
+import type { AppleRepo, EnrollmentBinding } from './repo.ts';
 
 export interface MdmResponse {
   status: 200 | 400 | 403 | 410;
@@ -49,9 +49,13 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     repo.touch(id, t);
   };
 
-  /** The enrollment of a device channel must be bound to this certificate (or to the one it renewed). */
-  function authorize(deviceId: string, identity: DeviceIdentity): EnrollmentRow {
-    const device = repo.enrollment(deviceId);
+  /**
+   * The enrollment of a device channel must be bound to this certificate (or to the one it renewed).
+   * Returns its binding and status only: that is all a command report needs, and the full row
+   * (sealed tokens, user names) would cost every check-in a wider read.
+   */
+  function authorize(deviceId: string, identity: DeviceIdentity): EnrollmentBinding {
+    const device = repo.binding(deviceId);
     if (!device || !device.certSha256) throw refuse(`unknown enrollment ${deviceId}: Authenticate first`);
     if (device.certSha256 === identity.sha256) return device;
     // A device that renewed its identity through SCEP keeps its enrollment.
@@ -115,7 +119,8 @@ export function createAppleMdm(opts: AppleMdmOptions) {
 
   function tokenUpdate(m: Extract<CheckinMessage, { MessageType: 'TokenUpdate' }>, identity: DeviceIdentity): MdmResponse {
     const e = enrollmentOf(m)!;
-    const device = authorize(e.deviceId, identity);
+    authorize(e.deviceId, identity);
+    const device = repo.enrollment(e.deviceId)!;
     const t = now();
     const existing = e.id === device.id ? device : repo.enrollment(e.id);
     const first = existing?.status !== 'enrolled';
@@ -188,7 +193,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
         log.info({ enrollmentId: device.id, cleared: !m.BootstrapToken }, 'bootstrap token escrowed');
         return EMPTY;
       case 'GetBootstrapToken': {
-        const sealed = device.bootstrapTokenSealed;
+        const sealed = repo.enrollment(device.id)?.bootstrapTokenSealed;
         const out = sealed ? { BootstrapToken: sealer.unseal(`apple:bootstrap:${device.id}`, sealed) } : {};
         return { status: 200, body: encodePlist(out), contentType: 'application/xml' };
       }
@@ -210,7 +215,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     const e = enrollmentOf(r);
     if (!e) throw refuse('the report names no device (UDID or EnrollmentID)');
     const device = authorize(e.deviceId, identity);
-    const enrollment = e.id === device.id ? device : repo.enrollment(e.id);
+    const enrollment = e.id === device.id ? device : repo.binding(e.id);
     if (!enrollment || enrollment.status !== 'enrolled') throw refuse(`enrollment ${e.id} is not enrolled`);
     const t = now();
     touch(e.id, t);
