@@ -23,9 +23,20 @@ const summary = (r: ListedRow) => ({
   enrolled_at: iso(r.enrolledAt),
 });
 
-/** Devices as the API shows them: a paged listing, and one device with its inventory and channels. */
-export function createDeviceViews(repo: AppleRepo) {
+/** Devices as the API shows them: a paged listing, one device with its inventory and channels; and removal. */
+export function createDeviceViews(repo: AppleRepo, now: () => number = Date.now) {
   return {
+    /**
+     * Takes a device out of management: every channel marked removed, its queue cancelled. The
+     * device learns it at its next check-in (403 com.apple.unrecognized.device) and unenrolls;
+     * its record and history stay. Removing it again changes nothing.
+     */
+    remove(id: string) {
+      if (!repo.device(id)) throw new AppError('device_not_found', `no device ${id}`, 404);
+      const r = repo.removeDevice(id, now());
+      return { id, status: 'removed' as const, enrollments: r.enrollments, cancelled_commands: r.cancelled };
+    },
+
     /** One page, and the last id on it when another page may follow. */
     list(o: { limit: number; afterId?: string; platform?: string; enrolled?: boolean }) {
       // One row more than asked tells whether there is a next page without a second query.

@@ -41,5 +41,7 @@ export function deviceRoutes(views: DeviceViews) {
 
   app.get('/devices/:id', (c) => c.json(views.get(parseWith(deviceId, c.req.param('id'), 'id'))));
 
+  app.delete('/devices/:id', (c) => c.json(views.remove(parseWith(deviceId, c.req.param('id'), 'id'))));
+
   return app;
 }

@@ -123,6 +123,26 @@ export function createAppleRepo(db: Db) {
     report(enrollmentId: string, uuid: string, status: TargetStatus, plist: Buffer, result: unknown, now: number): string | undefined {
       return report.get({ id: enrollmentId, uuid, status, plist, result: JSON.stringify(result ?? null), now })?.requestType;
     },
+    /** Every channel of a device marked removed and its unanswered commands cancelled; the enrollments touched. */
+    removeDevice(deviceId: string, now: number): { enrollments: number; cancelled: number } {
+      return db.transaction(
+        () => {
+          const ids = db.select({ id: appleEnrollments.id }).from(appleEnrollments).where(eq(appleEnrollments.deviceId, deviceId)).all().map((r) => r.id);
+          if (!ids.length) return { enrollments: 0, cancelled: 0 };
+          db.update(appleEnrollments)
+            .set({ status: 'removed', unenrolledAt: now, pushToken: null, pushMagic: null })
+            .where(and(eq(appleEnrollments.deviceId, deviceId), ne(appleEnrollments.status, 'removed')))
+            .run();
+          const cancelled = db
+            .update(appleCommandTargets)
+            .set({ status: 'cancelled', updatedAt: now })
+            .where(and(inArray(appleCommandTargets.enrollmentId, ids), inArray(appleCommandTargets.status, ACTIVE)))
+            .run().changes;
+          return { enrollments: ids.length, cancelled };
+        },
+        { behavior: 'immediate' },
+      );
+    },
     cancelPendingFor(enrollmentId: string, now: number) {
       return db
         .update(appleCommandTargets)

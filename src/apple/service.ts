@@ -29,6 +29,15 @@ export interface AppleMdmOptions {
 
 const refuse = (reason: string) => new AppError('device_refused', reason, 400);
 const EMPTY: MdmResponse = { status: 200 };
+/**
+ * Apple's ErrorUnrecognizedDevice: a 403 with this body makes the device unenroll (a 401 would
+ * too, but Apple asks servers to use this). Only ever sent to a device an admin removed.
+ */
+const UNRECOGNIZED: MdmResponse = {
+  status: 403,
+  body: JSON.stringify({ code: 'com.apple.unrecognized.device', description: 'this device was removed from management' }),
+  contentType: 'application/json',
+};
 const isDeviceChannel = (e: { type: string }) => e.type === 'device' || e.type === 'user-enrollment-device';
 
 /**
@@ -69,9 +78,17 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     throw refuse(`certificate ${identity.serial} is not the one bound to ${deviceId}`);
   }
 
+  function toldToUnenroll(enrollmentId: string, message: string): MdmResponse {
+    log.info({ enrollmentId, message }, 'removed device told to unenroll (403 com.apple.unrecognized.device)');
+    return UNRECOGNIZED;
+  }
+
   function authenticate(m: Extract<CheckinMessage, { MessageType: 'Authenticate' }>, identity: DeviceIdentity): MdmResponse {
     const e = enrollmentOf(m);
     if (!e || !isDeviceChannel(e)) throw refuse('Authenticate must name a device (UDID or EnrollmentID)');
+    const before = repo.binding(e.id);
+    // A removed device comes back only through a new enrollment profile, with a new identity.
+    if (before?.status === 'removed' && before.certSha256 === identity.sha256) return toldToUnenroll(e.id, 'Authenticate');
     const t = now();
     const others = repo.enrollmentsByCert(identity.sha256).filter((x) => x.deviceId !== e.deviceId);
     if (others.length) throw refuse(`certificate ${identity.serial} is bound to another device (${others[0]!.deviceId})`);
@@ -119,7 +136,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
 
   function tokenUpdate(m: Extract<CheckinMessage, { MessageType: 'TokenUpdate' }>, identity: DeviceIdentity): MdmResponse {
     const e = enrollmentOf(m)!;
-    authorize(e.deviceId, identity);
+    if (authorize(e.deviceId, identity).status === 'removed') return toldToUnenroll(e.id, 'TokenUpdate');
     const device = repo.enrollment(e.deviceId)!;
     const t = now();
     const existing = e.id === device.id ? device : repo.enrollment(e.id);
@@ -181,6 +198,10 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     if (m.MessageType === 'TokenUpdate') return tokenUpdate(m, identity);
 
     const device = authorize(e.deviceId, identity);
+    if (device.status === 'removed') {
+      // Its CheckOut after unenrolling is the end of the story, not something to refuse.
+      return m.MessageType === 'CheckOut' ? EMPTY : toldToUnenroll(e.id, m.MessageType);
+    }
     touch(e.id, now());
     switch (m.MessageType) {
       case 'CheckOut':
@@ -215,6 +236,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     const e = enrollmentOf(r);
     if (!e) throw refuse('the report names no device (UDID or EnrollmentID)');
     const device = authorize(e.deviceId, identity);
+    if (device.status === 'removed') return toldToUnenroll(e.id, r.Status);
     const enrollment = e.id === device.id ? device : repo.binding(e.id);
     if (!enrollment || enrollment.status !== 'enrolled') throw refuse(`enrollment ${e.id} is not enrolled`);
     const t = now();

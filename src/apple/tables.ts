@@ -32,7 +32,8 @@ export const appleEnrollments = sqliteTable(
     type: text('type', { enum: ['device', 'user', 'user-enrollment-device', 'user-enrollment-user'] }).notNull(),
     /** The device record this channel belongs to (its own id for device channels). */
     deviceId: text('device_id').notNull(),
-    status: text('status', { enum: ['pending', 'enrolled', 'unenrolled'] }).notNull(),
+    /** `removed`: an admin took the device out of management; it is told to unenroll when it next calls. */
+    status: text('status', { enum: ['pending', 'enrolled', 'unenrolled', 'removed'] }).notNull(),
     /** SHA-256 (hex) of the identity certificate bound at Authenticate. */
     certSha256: text('cert_sha256'),
     topic: text('topic'),
