@@ -225,21 +225,21 @@ describe('JSON API /api/v1', () => {
 
   test('a command per device: queued, delivered on the next Idle, acknowledged, its result shown', async () => {
     const d = phones[0]!;
-    const r = await api('POST', `/devices/${d.udid}/commands`, { body: { request_type: 'DeviceLock', params: { Message: 'Call IT', PIN: '123456' }, priority: 10 } });
+    const r = await api('POST', `/devices/${d.udid}/commands`, { body: { request_type: 'DeviceLock', params: { Message: 'Call IT', PhoneNumber: '+1 555 0100' }, priority: 10 } });
     assert.equal(r.status, 201, JSON.stringify(r.json));
     const uuid = r.json.command_uuid as string;
     assert.match(uuid, /^[0-9A-F-]{36}$/);
 
     let c = (await api('GET', `/commands/${uuid}`)).json;
     assert.equal(c.request_type, 'DeviceLock');
-    assert.deepEqual(c.params, { Message: 'Call IT', PIN: '123456' });
+    assert.deepEqual(c.params, { Message: 'Call IT', PhoneNumber: '+1 555 0100' });
     assert.equal(c.priority, 10);
     assert.match(c.created_at, /^\d{4}-/);
     assert.deepEqual(c.targets.map((t: Json) => [t.enrollment_id, t.status]), [[d.udid, 'pending']]);
 
     const got = await d.report('Idle');
     assert.equal(got.plist?.CommandUUID, uuid);
-    assert.deepEqual(got.plist?.Command, { RequestType: 'DeviceLock', Message: 'Call IT', PIN: '123456' });
+    assert.deepEqual(got.plist?.Command, { RequestType: 'DeviceLock', Message: 'Call IT', PhoneNumber: '+1 555 0100' });
     const done = await d.report('Acknowledged', { CommandUUID: uuid, MessageResult: 'locked' });
     assert.equal(done.plist, null);
 
@@ -327,6 +327,8 @@ describe('JSON API /api/v1', () => {
     const restart = await refused('/commands', { request_type: 'RestartDevice', enrollment_ids: [phones[2]!.udid, lockMe.udid] }, 422, 'command_not_supported');
     assert.ok(restart.includes(phones[2]!.udid) && restart.includes(lockMe.udid) && restart.includes('supervised'), restart);
     await refused('/commands', { request_type: 'EnableRemoteDesktop', enrollment_ids: [ipad.udid] }, 422, 'command_not_supported', /not available on iOS/);
+    // A parameter of another platform: the Mac's Find My PIN on an iPad.
+    await refused('/commands', { request_type: 'DeviceLock', params: { PIN: '123456' }, enrollment_ids: [ipad.udid] }, 422, 'command_not_supported', /DeviceLock parameter PIN is not available on iOS/);
 
     await refused(one(lockMe.udid), { request_type: 'DeviceLock' }, 409, 'duplicate_pending_command', new RegExp(lockMe.udid));
     await refused('/commands', { request_type: 'DeviceLock', enrollment_ids: [ipad.udid, lockMe.udid] }, 409, 'duplicate_pending_command');
@@ -336,6 +338,6 @@ describe('JSON API /api/v1', () => {
 
     // The same erase on a company device is accepted: the refusal came from the ownership.
     sql("UPDATE apple_enrollments SET ownership = 'corporate' WHERE id = ?", personal.udid);
-    assert.equal((await api('POST', one(personal.udid), { body: { request_type: 'EraseDevice', params: { PIN: '123456' } } })).status, 201);
+    assert.equal((await api('POST', one(personal.udid), { body: { request_type: 'EraseDevice', params: { PreserveDataPlan: true } } })).status, 201);
   });
 });

@@ -244,4 +244,29 @@ describe('checkSupport', () => {
     assert.equal(compareVersions('10.14', '10.14.0'), 0);
     assert.equal(compareVersions('17.4.1', '9.3'), 1);
   });
+
+  test("each parameter given is checked against its own support: platform, version, supervision, nested keys, Settings items", () => {
+    // EraseDevice: PIN is the Mac's (Find My lock PIN), ReturnToService needs iOS 17, PreserveDataPlan is iOS's.
+    assert.match(checkSupport('EraseDevice', iPhone, { PIN: '123456' }) ?? '', /EraseDevice parameter PIN is not available on iOS/);
+    assert.equal(checkSupport('EraseDevice', mac, { PIN: '123456' }), null);
+    assert.match(checkSupport('EraseDevice', mac, { PreserveDataPlan: true }) ?? '', /parameter PreserveDataPlan is not available on macOS/);
+    assert.match(checkSupport('EraseDevice', { ...iPhone, osVersion: '16.7' }, { ReturnToService: { Enabled: true } }) ?? '', /parameter ReturnToService needs iOS 17.0 or later \(the device runs 16.7\)/);
+    assert.equal(checkSupport('EraseDevice', iPhone, { ReturnToService: { Enabled: true }, PreserveDataPlan: true }), null);
+    assert.equal(checkSupport('EraseDevice', { ...iPhone, osVersion: undefined }, { ReturnToService: { Enabled: true } }), null, 'an unknown version is not checked');
+    // Nested: InstallApplication's Attributes.Hideable arrived in iOS 18.1.
+    assert.match(
+      checkSupport('InstallApplication', iPhone, { iTunesStoreID: 1, Attributes: { Hideable: true } }) ?? '',
+      /InstallApplication parameter Attributes.Hideable needs iOS 18.1 or later/,
+    );
+    assert.equal(checkSupport('InstallApplication', { ...iPhone, osVersion: '18.1' }, { iTunesStoreID: 1, Attributes: { Hideable: true } }), null);
+    // Settings: each item has its own support; Wallpaper needs supervision.
+    const wallpaper = { Item: 'Wallpaper', Image: Buffer.from('x'), Where: 1 };
+    assert.match(checkSupport('Settings', iPhone, { Settings: [{ Item: 'DataRoaming', Enabled: true }, wallpaper] }) ?? '', /Settings parameter Settings item Wallpaper needs a supervised device/);
+    assert.equal(checkSupport('Settings', { ...iPhone, supervised: true }, { Settings: [wallpaper] }), null);
+    assert.match(checkSupport('Settings', mac, { Settings: [{ Item: 'DataRoaming', Enabled: true }] }) ?? '', /Settings item DataRoaming is not available on macOS/);
+    // A query a device has no answer for is left out by the device, not refused here.
+    assert.equal(checkSupport('DeviceInformation', mac, { Queries: ['IMEI', 'OSVersion'] }), null);
+    // The command's own refusal comes first.
+    assert.match(checkSupport('EnableLostMode', mac, { Message: 'lost' }) ?? '', /EnableLostMode is not available on macOS/);
+  });
 });

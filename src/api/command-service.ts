@@ -65,7 +65,7 @@ export function createCommandService(opts: { repo: AppleRepo; queue: CommandQueu
         for (const t of targets) {
           // A device that has not said what it is yet is not refused on a guess; the device answers for itself.
           const facts = factsOf(t);
-          const reason = facts && checkSupport(built.requestType, facts);
+          const reason = facts && checkSupport(built.requestType, facts, req.params ?? {});
           if (reason) refused.push(`${t.id}: ${reason}`);
         }
         if (refused.length) throw new AppError('command_not_supported', `${built.requestType} cannot be sent to ${some(refused)}`, 422);

@@ -121,7 +121,7 @@ export function answerFor(device: AppleDevice, command: Dict): Dict {
       channel: 'device',
       supervised: device.persona.supervised,
       accessRights: device.accessRights,
-    });
+    }, c);
   } catch {
     return { ...base, ...errorChain('MCMDMErrorDomain', 12021, `Unknown command “${requestType}”.`) };
   }
