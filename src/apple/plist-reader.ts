@@ -146,6 +146,14 @@ export function parseXmlPlist(xml: string): unknown {
     }
   };
 
+  /** Past what may separate a container's members: true (and past it) when its end tag follows. */
+  const closes = (name: string): boolean => {
+    skipMisc(false);
+    if (!xml.startsWith('</', i)) return false;
+    closeTag(name);
+    return true;
+  };
+
   const scalarText = (name: string, empty: boolean) => (empty ? '' : text(name).trim());
 
   const value = (depth: number): unknown => {
@@ -156,12 +164,7 @@ export function parseXmlPlist(xml: string): unknown {
       case 'dict': {
         const dict: Record<string, unknown> = {};
         if (empty) return dict;
-        for (;;) {
-          skipMisc(false);
-          if (xml.startsWith('</', i)) {
-            closeTag('dict');
-            return dict;
-          }
+        while (!closes('dict')) {
           const keyAt = i;
           const k = openTag();
           if (k.name !== 'key') (i = keyAt), fail(`expected <key> in <dict>, found <${k.name}>`);
@@ -171,18 +174,13 @@ export function parseXmlPlist(xml: string): unknown {
           if (xml.startsWith('</', i)) fail(`<key>${key}</key> has no value`);
           dict[key] = value(depth + 1);
         }
+        return dict;
       }
       case 'array': {
         const array: unknown[] = [];
         if (empty) return array;
-        for (;;) {
-          skipMisc(false);
-          if (xml.startsWith('</', i)) {
-            closeTag('array');
-            return array;
-          }
-          array.push(value(depth + 1));
-        }
+        while (!closes('array')) array.push(value(depth + 1));
+        return array;
       }
       case 'string':
         return empty ? '' : text('string');
