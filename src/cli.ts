@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, serveFlags, type Config } from './config.ts';
-import { isAppError } from './errors.ts';
+import { AppError, isAppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { compose, serve } from './main.ts';
 import { parseDuration } from './duration.ts';
@@ -9,6 +10,9 @@ import { parseSimulateArgs, SIMULATE_USAGE, SimulateUsageError } from './apple/s
 import { simulateApple } from './apple/simulator/simulate.ts';
 import { REVOCATION_REASONS } from './pki/ca.ts';
 import { toPem } from './pki/x509.ts';
+import { expiryOf } from './push/expiry.ts';
+import type { PushCertificate, VendorCertificate } from './push/service.ts';
+import { certificatesIn, type VendorSource } from './push/vendor.ts';
 
 const USAGE = `usage: mdm <command> [options]
 
@@ -20,9 +24,20 @@ const USAGE = `usage: mdm <command> [options]
                                  list issued certificates, newest first
   cert revoke SERIAL [--reason unspecified|keyCompromise|affiliationChanged|superseded|cessationOfOperation]
                                  revoke a device certificate and publish a new CRL
-  push import --cert FILE --key FILE [--key-passphrase-stdin]
-                                 make an Apple MDM push certificate (PEM) and its key the active ones
-  push show                      the active push certificate: topic, expiry, days left
+  push csr [--cn NAME] [--email EMAIL] [--out FILE]
+                                 make a push CSR (its RSA-2048 key stays sealed here); PEM on stdout or in FILE
+  push csr show [--out FILE]     the pending push CSR again
+  push vendor import --cert FILE --key FILE [--key-passphrase-stdin] [--chain FILE ...]
+  push vendor import --p12 FILE [--password-stdin] [--chain FILE ...]
+                                 install the MDM vendor certificate that signs push CSRs; --chain adds
+                                 Apple's WWDR intermediate and root (PEM or DER) when the files lack them
+  push vendor show               the vendor certificate: subject, expiry, chain
+  push request [--out FILE]      the pending CSR signed with the vendor certificate: the file to upload
+                                 at https://identity.apple.com
+  push import --cert FILE [--key FILE [--key-passphrase-stdin]] [--force]
+                                 make the push certificate Apple issued (PEM) the active one; without
+                                 --key, the key of the CSR it was issued for; --force accepts a new topic
+  push show                      the active push certificate: topic, expiry, days left, state
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
   api-token create --name NAME   create a token for the JSON API (/api/v1); printed once, only its hash is kept
@@ -35,7 +50,7 @@ Every command reads the same settings (env MDM_* or flags) and works beside a ru
 
 class UsageError extends Error {}
 
-function parse(argv: string[], extra: Record<string, { type: 'string' | 'boolean' }> = {}) {
+function parse(argv: string[], extra: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {}) {
   try {
     return parseArgs({ args: argv, options: { ...serveFlags, ...extra }, allowPositionals: true, strict: true });
   } catch (e) {
@@ -123,36 +138,8 @@ async function main(argv: string[]): Promise<number | null> {
       }
       throw new UsageError(`unknown command: cert ${sub ?? ''}`);
     }
-    case 'push': {
-      const { values } = parse(rest, { cert: { type: 'string' }, key: { type: 'string' }, 'key-passphrase-stdin': { type: 'boolean' } });
-      const describe = (c: { topic: string; serial: string; notAfter: number }) => {
-        const days = Math.floor((c.notAfter - Date.now()) / 86_400_000);
-        const left = days >= 0 ? `days left: ${days}` : `expired ${-days} days ago`;
-        return `topic: ${c.topic}\nserial: ${c.serial}\nexpires: ${new Date(c.notAfter).toISOString()}\n${left}\n`;
-      };
-      if (sub === 'import') {
-        const read = (flag: 'cert' | 'key') => {
-          const file = values[flag] as string | undefined;
-          if (!file) throw new UsageError(`push import needs --${flag} FILE`);
-          try {
-            return fs.readFileSync(file, 'utf8');
-          } catch (e) {
-            throw new UsageError(`cannot read --${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-          }
-        };
-        const [certPem, keyPem] = [read('cert'), read('key')];
-        const passphrase = values['key-passphrase-stdin'] ? fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
-        const imported = withAppliance(values, (app) => app.push.importPem(certPem, keyPem, { passphrase }));
-        process.stdout.write(describe(imported));
-        return 0;
-      }
-      if (sub === 'show') {
-        const active = withAppliance(values, (app) => app.push.active());
-        process.stdout.write(active ? describe(active) : 'no push certificate\n');
-        return 0;
-      }
-      throw new UsageError(`unknown command: push ${sub ?? ''}`);
-    }
+    case 'push':
+      return pushCommand(sub, rest);
     case 'enroll': {
       if (sub !== 'create') throw new UsageError(`unknown command: enroll ${sub ?? ''}`);
       const { values } = parse(rest, { user: { type: 'string' }, ownership: { type: 'string' }, ttl: { type: 'string' } });
@@ -220,6 +207,145 @@ async function main(argv: string[]): Promise<number | null> {
     default:
       throw new UsageError(`unknown command: ${cmd}`);
   }
+}
+
+/** Reads a file named by a flag; a missing or unreadable file is a usage error. */
+function readFlagFile(flag: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read --${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Checks that --out can be written before the work is done, so a mistyped path fails before
+ * anything is stored, and leaves no empty file behind when the work itself fails.
+ */
+function outFile(file: string | undefined): ((text: string) => void) | null {
+  if (file === undefined) return null;
+  try {
+    fs.accessSync(fs.existsSync(file) ? file : path.dirname(path.resolve(file)), fs.constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`cannot write --out ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return (text) => fs.writeFileSync(file, text);
+}
+
+const stdinSecret = () => fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+
+function pushCommand(sub: string | undefined, rest: string[]): number {
+  const describe = (c: PushCertificate) => {
+    const { state, daysLeft } = expiryOf(c.notAfter, Date.now());
+    const left = daysLeft >= 0 ? `days left: ${daysLeft}` : `expired ${-daysLeft} days ago`;
+    return `topic: ${c.topic}\nserial: ${c.serial}\nexpires: ${new Date(c.notAfter).toISOString()}\n${left}\nstate: ${state}\n`;
+  };
+  const next = (csrFile: string) =>
+    `next: mdm push request (with a vendor certificate: mdm push vendor import), or send ${csrFile} to your signing service; ` +
+    'then upload the signed request at https://identity.apple.com and import the certificate Apple issues with mdm push import --cert FILE\n';
+
+  if (sub === 'csr') {
+    const { values, positionals } = parse(rest, { cn: { type: 'string' }, email: { type: 'string' }, out: { type: 'string' } });
+    const show = positionals[0] === 'show';
+    if (positionals.length > (show ? 1 : 0)) throw new UsageError(`unknown command: push csr ${positionals.join(' ')}`);
+    if (show && (values.cn !== undefined || values.email !== undefined)) throw new UsageError('push csr show takes only --out');
+    const write = outFile(values.out as string | undefined);
+    const csr = withAppliance(values, (app) => {
+      if (!show) return app.push.createCsr({ commonName: values.cn as string | undefined, email: values.email as string | undefined });
+      const pending = app.push.pendingCsr();
+      if (!pending) throw new AppError('push_csr_missing', 'no pending push CSR: make one with mdm push csr', 404);
+      return pending;
+    });
+    if (write) {
+      write(csr.csrPem);
+      process.stderr.write(`wrote the push CSR (${csr.subject}) to ${values.out as string}\n`);
+    } else {
+      process.stdout.write(csr.csrPem);
+    }
+    if (!show) process.stderr.write(next(write ? (values.out as string) : 'the CSR'));
+    return 0;
+  }
+
+  if (sub === 'vendor') {
+    const { values, positionals } = parse(rest, {
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      'key-passphrase-stdin': { type: 'boolean' },
+      p12: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      chain: { type: 'string', multiple: true },
+    });
+    const print = (v: VendorCertificate) =>
+      process.stdout.write(
+        `subject: ${v.subject}\nserial: ${v.serial}\nexpires: ${new Date(v.notAfter).toISOString()}\n` + v.chain.map((c) => `chain: ${c}\n`).join(''),
+      );
+    if (positionals[0] === 'show' && positionals.length === 1) {
+      const vendor = withAppliance(values, (app) => app.push.vendor());
+      if (vendor) print(vendor);
+      else process.stdout.write('no vendor certificate\n');
+      return 0;
+    }
+    if (positionals[0] !== 'import' || positionals.length !== 1) throw new UsageError(`unknown command: push vendor ${positionals.join(' ')}`);
+    const chain = ((values.chain as string[] | undefined) ?? []).flatMap((file) => certificatesIn(readFlagFile('chain', file), `--chain ${file}`));
+    let source: VendorSource;
+    if (values.p12 !== undefined) {
+      if (values.cert !== undefined || values.key !== undefined || values['key-passphrase-stdin']) {
+        throw new UsageError('push vendor import takes --p12 or --cert with --key, not both');
+      }
+      const pkcs12 = readFlagFile('p12', values.p12 as string);
+      source = { kind: 'pkcs12', pkcs12, password: values['password-stdin'] ? stdinSecret() : '', certificates: chain };
+    } else {
+      if (values.cert === undefined || values.key === undefined) throw new UsageError('push vendor import needs --cert FILE and --key FILE, or --p12 FILE');
+      if (values['password-stdin']) throw new UsageError('--password-stdin goes with --p12; a PEM key takes --key-passphrase-stdin');
+      const cert = readFlagFile('cert', values.cert as string);
+      const keyPem = readFlagFile('key', values.key as string).toString('utf8');
+      source = {
+        kind: 'pem',
+        keyPem,
+        passphrase: values['key-passphrase-stdin'] ? stdinSecret() : undefined,
+        passphraseHint: 'mdm push vendor import --key-passphrase-stdin',
+        certificates: [...certificatesIn(cert, `--cert ${values.cert as string}`), ...chain],
+      };
+    }
+    print(withAppliance(values, (app) => app.push.importVendor(source)));
+    return 0;
+  }
+
+  if (sub === 'request') {
+    const { values, positionals } = parse(rest, { out: { type: 'string' } });
+    if (positionals.length) throw new UsageError(`unknown command: push request ${positionals.join(' ')}`);
+    const write = outFile(values.out as string | undefined);
+    const { request } = withAppliance(values, (app) => app.push.signedRequest());
+    if (write) {
+      write(request + '\n');
+      process.stderr.write(`wrote the signed push certificate request to ${values.out as string}: upload it at https://identity.apple.com\n`);
+    } else {
+      process.stdout.write(request + '\n');
+    }
+    return 0;
+  }
+
+  if (sub === 'import') {
+    const { values, positionals } = parse(rest, { cert: { type: 'string' }, key: { type: 'string' }, 'key-passphrase-stdin': { type: 'boolean' }, force: { type: 'boolean' } });
+    if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+    if (values.cert === undefined) throw new UsageError('push import needs --cert FILE');
+    if (values['key-passphrase-stdin'] && values.key === undefined) throw new UsageError('--key-passphrase-stdin goes with --key FILE');
+    const certPem = readFlagFile('cert', values.cert as string).toString('utf8');
+    const keyPem = values.key === undefined ? undefined : readFlagFile('key', values.key as string).toString('utf8');
+    const passphrase = values['key-passphrase-stdin'] ? stdinSecret() : undefined;
+    const imported = withAppliance(values, (app) => app.push.importPem(certPem, keyPem, { passphrase, force: values.force === true }));
+    process.stdout.write(describe(imported));
+    return 0;
+  }
+
+  if (sub === 'show') {
+    const { values, positionals } = parse(rest);
+    if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+    const active = withAppliance(values, (app) => app.push.active());
+    process.stdout.write(active ? describe(active) : 'no push certificate\n');
+    return 0;
+  }
+  throw new UsageError(`unknown command: push ${sub ?? ''}`);
 }
 
 main(process.argv.slice(2)).then(

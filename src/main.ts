@@ -38,7 +38,7 @@ export function compose(config: Config, log: Logger) {
   const pkiRepo = createPkiRepo(store.db);
   const ca = createCa({ repo: pkiRepo, sealer, log: log.child({ mod: 'ca' }), publicUrl: config.publicUrl, deviceCertDays: config.deviceCertDays });
   const challenges = createChallenges(pkiRepo);
-  const push = createPushCertificates({ repo: createPushRepo(store.db), sealer, log: log.child({ mod: 'push' }) });
+  const push = createPushCertificates({ repo: createPushRepo(store.db), sealer, log: log.child({ mod: 'push' }), organization: config.organization });
   const appleRepo = createAppleRepo(store.db);
   const queue = createCommandQueue({ repo: appleRepo, log: log.child({ mod: 'queue' }), defaultTtlMs: config.commandTtl });
   const links = createEnrollmentLinks({ repo: appleRepo, challenges, publicUrl: config.publicUrl, log: log.child({ mod: 'enroll' }) });
@@ -148,13 +148,13 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     inventoryIntervalMs: config.inventoryInterval,
     inventoryCommands,
   });
-  const push = appliance.push.active();
-  if (!push) log.warn('no Apple push certificate yet: import one with `mdm push import --cert push.pem --key push.key`; Apple devices cannot enroll until then');
-  else if (push.notAfter - Date.now() < 30 * 86_400_000) log.warn({ topic: push.topic, notAfter: new Date(push.notAfter).toISOString() }, 'the Apple push certificate expires within 30 days: renew it with the same Apple ID');
+  // Missing or expiring push certificate: said at start, then once a day from housekeeping.
+  appliance.push.checkExpiry();
 
   const housekeep = () => {
     try {
       maintenance.run();
+      appliance.push.checkExpiry();
       challenges.purgeExpired();
       ca.crl();
       if (ca.rotateRaIfDue()) log.info('rotated the SCEP RA certificate');

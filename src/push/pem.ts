@@ -40,26 +40,36 @@ export function readPushCertificate(pem: string): PushCertificatePem {
   return { x509, info, topic };
 }
 
+/** Which key a message is about: the push certificate's, or the vendor certificate's. */
+export interface KeyRole {
+  /** Error code prefix: `<prefix>_unreadable`, `<prefix>_encrypted`, `<prefix>_bad_passphrase`. */
+  code: 'push_key' | 'push_vendor_key';
+  /** How to give the passphrase, named in the refusal of an encrypted key. */
+  passphraseHint: string;
+}
+
+export const PUSH_KEY: KeyRole = { code: 'push_key', passphraseHint: 'mdm push import --key-passphrase-stdin' };
+
 /** A PKCS#8 or PKCS#1 (or SEC1) PEM private key; an encrypted one needs `passphrase`. */
-export function readPrivateKey(pem: string, passphrase?: string): KeyObject {
+export function readPrivateKey(pem: string, passphrase?: string, role: KeyRole = PUSH_KEY): KeyObject {
   const m = KEY_BLOCK.exec(pem);
   if (!m) {
-    throw new AppError('push_key_unreadable', 'the private key is not PEM: no "-----BEGIN PRIVATE KEY-----" or "-----BEGIN RSA PRIVATE KEY-----" block');
+    throw new AppError(`${role.code}_unreadable`, 'the private key is not PEM: no "-----BEGIN PRIVATE KEY-----" or "-----BEGIN RSA PRIVATE KEY-----" block');
   }
   // PKCS#8 encryption shows in the label, OpenSSL's legacy PKCS#1 encryption in a header.
   const encrypted = m[1] === 'ENCRYPTED PRIVATE KEY' || /^Proc-Type:\s*4,ENCRYPTED/m.test(m[0]);
   if (encrypted && passphrase === undefined) {
     throw new AppError(
-      'push_key_encrypted',
-      'the private key is encrypted: give its passphrase (mdm push import --key-passphrase-stdin) or decrypt it first (openssl pkey -in push.key -out plain.key)',
+      `${role.code}_encrypted`,
+      `the private key is encrypted: give its passphrase (${role.passphraseHint}) or decrypt it first (openssl pkey -in encrypted.key -out plain.key)`,
       422,
     );
   }
   try {
     return crypto.createPrivateKey(encrypted ? { key: m[0], format: 'pem', passphrase } : { key: m[0], format: 'pem' });
   } catch {
-    if (encrypted) throw new AppError('push_key_bad_passphrase', 'the private key cannot be decrypted: wrong passphrase', 422);
-    throw new AppError('push_key_unreadable', `the private key PEM is damaged: its "BEGIN ${m[1]}" block is not a readable key`);
+    if (encrypted) throw new AppError(`${role.code}_bad_passphrase`, 'the private key cannot be decrypted: wrong passphrase', 422);
+    throw new AppError(`${role.code}_unreadable`, `the private key PEM is damaged: its "BEGIN ${m[1]}" block is not a readable key`);
   }
 }
 
