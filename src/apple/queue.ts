@@ -29,8 +29,14 @@ const SINGLE_PENDING = new Set(['DeviceLock', 'EraseDevice']);
 export function createCommandQueue(opts: { repo: AppleRepo; log: Logger; now?: () => number; defaultTtlMs?: number }) {
   const { repo, log } = opts;
   const now = opts.now ?? Date.now;
+  const listeners: Array<(enrollmentIds: string[]) => void> = [];
 
   return {
+    /** Calls `fn` with the targets of every command queued from now on (to push them). */
+    onEnqueued(fn: (enrollmentIds: string[]) => void): void {
+      listeners.push(fn);
+    },
+
     enqueue(command: BuiltCommand, enrollmentIds: string[], o: { priority?: number; ttlMs?: number; createdBy?: string } = {}): string {
       const ids = [...new Set(enrollmentIds)];
       if (!ids.length) throw new AppError('no_targets', 'a command needs at least one enrollment');
@@ -54,6 +60,7 @@ export function createCommandQueue(opts: { repo: AppleRepo; log: Logger; now?: (
         repo.insertTargets(command.uuid, ids, o.priority ?? 0, t);
       });
       log.info({ uuid: command.uuid, requestType: command.requestType, targets: ids.length }, 'command queued');
+      for (const fn of listeners) fn(ids);
       return command.uuid;
     },
 

@@ -3,6 +3,12 @@ import type { Db } from '../store/db.ts';
 import { appleCommands, appleCommandTargets, appleDevices, appleEnrollments, enrollmentTokens } from './tables.ts';
 
 export type EnrollmentRow = typeof appleEnrollments.$inferSelect;
+/** Where to push a channel: its APNs token (hex) and PushMagic. */
+export interface PushTarget {
+  id: string;
+  token: string;
+  pushMagic: string;
+}
 /** What authorizing a device's message needs of its enrollment. */
 export type EnrollmentBinding = Pick<EnrollmentRow, 'id' | 'certSha256' | 'status'>;
 export type DeviceRow = typeof appleDevices.$inferSelect;
@@ -37,6 +43,35 @@ export function createAppleRepo(db: Db) {
      JOIN apple_commands c ON c.uuid = h.command_uuid
      ORDER BY h.priority DESC, h.queued_at, h.rank LIMIT 1`,
   );
+  const pushTargets = db.$client.prepare<[string], PushTarget>(
+    `SELECT id, push_token AS token, push_magic AS pushMagic FROM apple_enrollments
+     WHERE id IN (SELECT value FROM json_each(?)) AND status = 'enrolled' AND push_token IS NOT NULL AND push_magic IS NOT NULL AND push_blocked IS NULL`,
+  );
+  const pushTargetById = db.$client.prepare<[string], { id: string; status: string; token: string | null; pushMagic: string | null; pushBlocked: string | null }>(
+    'SELECT id, status, push_token AS token, push_magic AS pushMagic, push_blocked AS pushBlocked FROM apple_enrollments WHERE id = ?',
+  );
+  const recordPush = db.$client.prepare<{ id: string; at: number; result: string; block: string }>(
+    `UPDATE apple_enrollments SET last_push_at = @at, last_push_result = @result,
+       push_blocked = CASE @block WHEN 'clear' THEN NULL WHEN 'set' THEN @result ELSE push_blocked END
+     WHERE id = @id`,
+  );
+  // Both sweeps walk the (status, last_seen_at) index from the oldest.
+  const staleWithCommands = db.$client
+    .prepare<{ before: number; limit: number }, string>(
+      `SELECT e.id FROM apple_enrollments e
+       WHERE e.status = 'enrolled' AND e.last_seen_at < @before AND coalesce(e.last_push_at, 0) < @before AND e.push_blocked IS NULL
+         AND e.push_token IS NOT NULL
+         AND EXISTS (SELECT 1 FROM apple_command_targets t WHERE t.enrollment_id = e.id AND t.status IN ('pending', 'not_now'))
+       ORDER BY e.last_seen_at LIMIT @limit`,
+    )
+    .pluck();
+  const silentSince = db.$client
+    .prepare<{ before: number; limit: number }, string>(
+      `SELECT id FROM apple_enrollments
+       WHERE status = 'enrolled' AND last_seen_at < @before AND coalesce(last_push_at, 0) < @before AND push_blocked IS NULL AND push_token IS NOT NULL
+       ORDER BY last_seen_at LIMIT @limit`,
+    )
+    .pluck();
   const expireTarget = db
     .update(appleCommandTargets)
     .set({ status: 'expired', updatedAt: sql`${sql.placeholder('now')}` })
@@ -122,6 +157,31 @@ export function createAppleRepo(db: Db) {
     /** Records a device's answer to a pending command; the request type, or undefined when there was none pending. */
     report(enrollmentId: string, uuid: string, status: TargetStatus, plist: Buffer, result: unknown, now: number): string | undefined {
       return report.get({ id: enrollmentId, uuid, status, plist, result: JSON.stringify(result ?? null), now })?.requestType;
+    },
+    /** Channels among `ids` a push can reach: enrolled, with a token and PushMagic, not blocked by a permanent refusal. */
+    pushTargets(ids: string[]): PushTarget[] {
+      return pushTargets.all(JSON.stringify(ids));
+    },
+    /** One channel's push details whatever its state, for an admin's push-now. */
+    pushTarget(id: string) {
+      return pushTargetById.get(id);
+    },
+    /**
+     * Push outcomes in one transaction: `ok` clears a block (the token works after all), a
+     * permanent refusal sets one, a transient failure leaves it as it was.
+     */
+    recordPushes(outcomes: Array<{ id: string; at: number; result: string; block: 'clear' | 'set' | 'keep' }>) {
+      db.$client.transaction(() => {
+        for (const o of outcomes) recordPush.run({ id: o.id, at: o.at, result: o.result, block: o.block });
+      })();
+    },
+    /** Enrolled channels with unanswered commands, not seen and not pushed since `before`. */
+    staleWithCommands(before: number, limit: number): string[] {
+      return staleWithCommands.all({ before, limit });
+    },
+    /** Enrolled channels not seen and not pushed since `before`. */
+    silentSince(before: number, limit: number): string[] {
+      return silentSince.all({ before, limit });
     },
     /** Every channel of a device marked removed and its unanswered commands cancelled; the enrollments touched. */
     removeDevice(deviceId: string, now: number): { enrollments: number; cancelled: number } {

@@ -24,6 +24,8 @@ export interface AppleMdmOptions {
   log: Logger;
   /** The commands that fill a new enrollment's inventory. */
   inventoryCommands: () => BuiltCommand[];
+  /** Asks for channels to be pushed (APNs). */
+  wake?: (enrollmentIds: string[]) => void;
   now?: () => number;
 }
 
@@ -151,6 +153,8 @@ export function createAppleMdm(opts: AppleMdmOptions) {
         topic: m.Topic,
         pushToken: m.Token.toString('hex'),
         pushMagic: m.PushMagic,
+        // A new token (or the same one, confirmed) is worth pushing to again.
+        pushBlocked: null,
         unlockTokenSealed: m.UnlockToken ? sealer.seal(`apple:unlock:${e.id}`, m.UnlockToken) : (existing?.unlockTokenSealed ?? null),
         userShortName: m.UserShortName ?? existing?.userShortName ?? null,
         userLongName: m.UserLongName ?? existing?.userLongName ?? null,
@@ -246,7 +250,12 @@ export function createAppleMdm(opts: AppleMdmOptions) {
       if (requestType && r.Status === 'Acknowledged') applyInventory(repo, e.deviceId, requestType, dict, t);
     }
     const next = queue.next(e.id, r.Status === 'Idle');
-    return next ? { status: 200, body: next.plist, contentType: 'application/xml' } : EMPTY;
+    if (next) return { status: 200, body: next.plist, contentType: 'application/xml' };
+    // A device calls back by itself for the commands it answered NotNow only when NotNow was its
+    // last answer of the session (Apple's rule). Ending on anything else with such commands
+    // waiting, it needs a push: its Idle then gets them offered again.
+    if (r.Status !== 'NotNow' && r.Status !== 'Idle' && opts.wake && queue.next(e.id, true)) opts.wake([e.id]);
+    return EMPTY;
   }
 
   return {

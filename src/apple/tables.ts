@@ -51,6 +51,11 @@ export const appleEnrollments = sqliteTable(
     unenrolledAt: integer('unenrolled_at', { mode: 'number' }),
     tokenUpdatedAt: integer('token_updated_at', { mode: 'number' }),
     lastSeenAt: integer('last_seen_at', { mode: 'number' }),
+    /** The last APNs push to this channel: when, and `ok` or APNs's (or the client's) reason. */
+    lastPushAt: integer('last_push_at', { mode: 'number' }),
+    lastPushResult: text('last_push_result'),
+    /** A permanent APNs refusal (Unregistered, BadDeviceToken, ...): no pushes until the next TokenUpdate. */
+    pushBlocked: text('push_blocked'),
     createdAt: integer('created_at', { mode: 'number' }).notNull(),
   },
   (t) => [
