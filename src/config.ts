@@ -92,6 +92,13 @@ const settings = {
   inventoryInterval: { env: 'MDM_INVENTORY_INTERVAL', flag: 'inventory-interval', schema: duration('24h') },
   commandTtl: { env: 'MDM_COMMAND_TTL', flag: 'command-ttl', schema: duration('30d') },
   deviceCertDays: { env: 'MDM_DEVICE_CERT_DAYS', flag: 'device-cert-days', schema: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(365) },
+  apnsUrl: {
+    env: 'MDM_APNS_URL',
+    flag: 'apns-url',
+    schema: z.string().refine(httpsBaseUrl, 'must be an https:// base URL such as https://api.push.apple.com, without a path, query or fragment').optional(),
+  },
+  apnsSandbox: { env: 'MDM_APNS_SANDBOX', flag: 'apns-sandbox', schema: bool.default(false) },
+  apnsCa: { env: 'MDM_APNS_CA', flag: 'apns-ca', schema: z.string().refine(readable, 'file not readable').optional() },
 } as const;
 
 type Settings = typeof settings;
@@ -120,6 +127,8 @@ export interface Config {
   /** Unanswered commands expire after this (ms). */
   commandTtl: number;
   deviceCertDays: number;
+  /** APNs's base URL (production, sandbox or a test server) and a PEM file of extra trust roots for it. */
+  apns: { url: string; caFile: string | null };
 }
 
 export class ConfigError extends Error {
@@ -135,6 +144,12 @@ function readable(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+function httpsBaseUrl(s: string): boolean {
+  if (!URL.canParse(s)) return false;
+  const u = new URL(s);
+  return u.protocol === 'https:' && u.pathname === '/' && !u.search && !u.hash;
 }
 
 /** The flags `mdm serve` accepts, for util.parseArgs. */
@@ -156,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
   }
   const p = out as Parsed;
   if (!!p.tlsCert !== !!p.tlsKey) throw new ConfigError('MDM_TLS_CERT/MDM_TLS_KEY', 'set both or neither');
+  if (p.apnsSandbox && p.apnsUrl) throw new ConfigError('MDM_APNS_URL/MDM_APNS_SANDBOX', 'set one or neither: the sandbox switch chooses https://api.sandbox.push.apple.com');
   if (p.httpsPort === null && p.httpPort == null) throw new ConfigError('MDM_HTTPS_PORT (--https-port)', 'is off and MDM_HTTP_PORT is not set: nothing would listen');
 
   const publicUrl = (p.publicUrl ?? `https://${os.hostname()}:${p.httpsPort ?? 8443}`).replace(/\/+$/, '');
@@ -178,5 +194,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     inventoryInterval: p.inventoryInterval,
     commandTtl: p.commandTtl,
     deviceCertDays: p.deviceCertDays,
+    apns: {
+      url: (p.apnsUrl ?? (p.apnsSandbox ? 'https://api.sandbox.push.apple.com' : 'https://api.push.apple.com')).replace(/\/+$/, ''),
+      caFile: p.apnsCa ?? null,
+    },
   };
 }

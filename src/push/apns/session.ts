@@ -1,0 +1,201 @@
+import http2, { type ClientHttp2Session } from 'node:http2';
+import net from 'node:net';
+import tls, { type SecureContext } from 'node:tls';
+import type { Logger } from '../../log.ts';
+import { ClientReason, classifyConnectionError, classifyGoaway, type Attempt, type AttemptFailure } from './failures.ts';
+import { sendPush, type PushRequest } from './request.ts';
+
+export interface SessionOptions {
+  id: number;
+  url: string;
+  secureContext: SecureContext;
+  /** Our own ceiling on streams per connection, below whatever the server allows. */
+  maxStreams: number;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  pingIntervalMs: number;
+  log: Logger;
+  /** The session can take streams (first SETTINGS came), or can take more of them (a stream ended, the server raised its limit). */
+  onCapacity(session: ApnsSession): void;
+  /** The session never became usable. */
+  onConnectFailed(session: ApnsSession, failure: AttemptFailure): void;
+  onClosed(session: ApnsSession): void;
+}
+
+type State = 'connecting' | 'ready' | 'draining' | 'closed';
+
+/**
+ * One HTTP/2 connection to APNs. It is used only once the server's first SETTINGS frame has
+ * said how many streams it takes, never above that, and it stops taking streams as soon as a
+ * GOAWAY arrives or it is drained; it pings while open so that a silently dead connection
+ * is found before pushes time out on it.
+ */
+export class ApnsSession {
+  readonly id: number;
+  state: State = 'connecting';
+  active = 0;
+  capacity = 0;
+  private readonly session: ClientHttp2Session;
+  private readonly socket: tls.TLSSocket;
+  private goawayLast: number | null = null;
+  private lastError: unknown;
+  /** Why the connection never became usable, when known better than from lastError. */
+  private failure: AttemptFailure | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pingOutstanding = false;
+  private readonly closedPromise: Promise<void>;
+  private markClosed!: () => void;
+
+  constructor(private readonly o: SessionOptions) {
+    this.id = o.id;
+    this.closedPromise = new Promise((resolve) => (this.markClosed = resolve));
+    // Our own TLS socket rather than the session's proxy of it, which refuses destroy() and
+    // throws once unbound: a broken connection must always be closable from here.
+    const url = new URL(o.url);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    this.socket = tls.connect({
+      host,
+      port: Number(url.port || 443),
+      ...(net.isIP(host) ? {} : { servername: host }),
+      secureContext: o.secureContext,
+      ALPNProtocols: ['h2'],
+    });
+    this.session = http2.connect(o.url, { createConnection: () => this.socket, settings: { enablePush: false } });
+    this.connectTimer = setTimeout(() => {
+      this.failure = { ok: false, permanent: false, reason: ClientReason.ConnectTimeout };
+      this.finish();
+    }, o.connectTimeoutMs);
+
+    this.session.on('remoteSettings', (settings) => {
+      this.capacity = Math.min(o.maxStreams, settings.maxConcurrentStreams ?? o.maxStreams);
+      if (this.state === 'connecting') {
+        clearTimeout(this.connectTimer);
+        this.state = 'ready';
+        this.pingTimer = setInterval(() => this.ping(), o.pingIntervalMs).unref();
+        o.log.info({ session: this.id, maxConcurrentStreams: this.capacity }, 'APNs connection open');
+      }
+      if (this.state === 'ready') o.onCapacity(this);
+    });
+    this.session.on('goaway', (code, lastStreamID, data) => {
+      this.goawayLast = this.goawayLast === null ? lastStreamID : Math.min(this.goawayLast, lastStreamID);
+      const reason = goawayReason(data);
+      if (this.state === 'connecting') this.failure = classifyGoaway(reason);
+      if (this.state === 'connecting' || this.state === 'ready') o.log.info({ session: this.id, code, lastStreamID, reason }, 'APNs sent GOAWAY');
+      if (this.state === 'ready') this.state = 'draining';
+      this.closeIfIdle();
+    });
+    this.session.on('error', (err) => {
+      this.lastError = err;
+      this.finish();
+    });
+    this.session.on('close', () => this.finish());
+    // A TLS failure can leave the session destroyed without its own 'close' (seen with refused
+    // client certificates); the socket's events make sure the session is still accounted for.
+    this.socket.on('error', (err: Error) => {
+      this.lastError ??= err;
+      this.finish();
+    });
+    this.socket.on('close', () => this.finish());
+  }
+
+  get closed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  get hasRoom(): boolean {
+    return this.state === 'ready' && this.active < this.capacity && !this.session.destroyed;
+  }
+
+  async send(r: PushRequest): Promise<Attempt> {
+    this.active++;
+    try {
+      return await sendPush(this.session, r, this.o.requestTimeoutMs, () => this.goawayLast);
+    } finally {
+      this.active--;
+      if (this.state === 'ready') this.o.onCapacity(this);
+      else this.closeIfIdle();
+    }
+  }
+
+  /** No new streams; the connection closes once the ones in flight are answered. */
+  drain(): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'connecting') {
+      this.finish(true);
+      return;
+    }
+    this.state = 'draining';
+    this.session.close();
+    this.closeIfIdle();
+  }
+
+  /**
+   * A draining session closes itself once its last stream is done. Node's graceful close does
+   * that too, but was seen to leave the socket open after a GOAWAY with many refused streams,
+   * so the end is not left to it.
+   */
+  private closeIfIdle(): void {
+    if (this.state === 'draining' && this.active === 0) this.finish(true);
+  }
+
+  /** Closes now: streams in flight fail and their pushes are retried or reported. */
+  destroy(): void {
+    this.finish(true);
+  }
+
+  private ping(): void {
+    if (this.state !== 'ready' && this.state !== 'draining') return;
+    if (this.pingOutstanding) {
+      this.o.log.warn({ session: this.id }, 'APNs connection did not answer a PING: reconnecting');
+      this.lastError = Object.assign(new Error('PING unanswered'), { code: 'PingTimeout' });
+      this.finish();
+      return;
+    }
+    this.pingOutstanding = true;
+    try {
+      this.session.ping((err) => {
+        if (!err) this.pingOutstanding = false;
+      });
+    } catch (err) {
+      this.lastError = err;
+      this.finish();
+    }
+  }
+
+  /** `deliberate`: closed by us (swap, close), not failed; nothing to warn about. */
+  private finish(deliberate = false): void {
+    if (this.state === 'closed') return;
+    const wasConnecting = this.state === 'connecting' && !deliberate;
+    this.state = 'closed';
+    clearTimeout(this.connectTimer);
+    clearInterval(this.pingTimer);
+    if (!this.session.destroyed) this.session.destroy();
+    if (!this.socket.destroyed) this.socket.destroy();
+    if (wasConnecting) {
+      const failure =
+        this.failure ?? classifyConnectionError(this.lastError, this.lastError === undefined ? ClientReason.ConnectionLost : ClientReason.ConnectionFailed);
+      this.o.log.warn({ session: this.id, url: this.o.url, reason: failure.reason, detail: failure.detail }, 'APNs connection failed');
+      this.o.onConnectFailed(this, failure);
+    } else {
+      this.o.log.info({ session: this.id, detail: errorDetail(this.lastError) }, 'APNs connection closed');
+    }
+    this.o.onClosed(this);
+    this.markClosed();
+  }
+}
+
+function goawayReason(data: Buffer | undefined): string | undefined {
+  if (!data?.length) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(data.toString('utf8'));
+    return parsed && typeof parsed === 'object' && 'reason' in parsed && typeof parsed.reason === 'string' ? parsed.reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorDetail(err: unknown): string | undefined {
+  if (err === undefined) return undefined;
+  return classifyConnectionError(err).detail ?? (err instanceof Error ? err.message : String(err));
+}
