@@ -10,6 +10,9 @@ import { parseSimulateArgs, SIMULATE_USAGE, SimulateUsageError } from './apple/s
 import { simulateApple } from './apple/simulator/simulate.ts';
 import { REVOCATION_REASONS } from './pki/ca.ts';
 import { toPem } from './pki/x509.ts';
+import { createDevicePushes } from './apple/device-pushes.ts';
+import { createApnsClient } from './push/apns/client.ts';
+import { apnsEndpoint } from './push/apns/endpoint.ts';
 import { expiryOf } from './push/expiry.ts';
 import type { PushCertificate, VendorCertificate } from './push/service.ts';
 import { certificatesIn, type VendorSource } from './push/vendor.ts';
@@ -38,6 +41,7 @@ const USAGE = `usage: mdm <command> [options]
                                  make the push certificate Apple issued (PEM) the active one; without
                                  --key, the key of the CSR it was issued for; --force accepts a new topic
   push show                      the active push certificate: topic, expiry, days left, state
+  push send ENROLLMENT-ID        push one channel now (device UDID, UDID:user or EnrollmentID) and print APNs's answer
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
   api-token create --name NAME   create a token for the JSON API (/api/v1); printed once, only its hash is kept
@@ -139,7 +143,7 @@ async function main(argv: string[]): Promise<number | null> {
       throw new UsageError(`unknown command: cert ${sub ?? ''}`);
     }
     case 'push':
-      return pushCommand(sub, rest);
+      return sub === 'send' ? await pushSend(rest) : pushCommand(sub, rest);
     case 'enroll': {
       if (sub !== 'create') throw new UsageError(`unknown command: enroll ${sub ?? ''}`);
       const { values } = parse(rest, { user: { type: 'string' }, ownership: { type: 'string' }, ttl: { type: 'string' } });
@@ -233,6 +237,32 @@ function outFile(file: string | undefined): ((text: string) => void) | null {
 }
 
 const stdinSecret = () => fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+
+/** `mdm push send ID`: one push now, from this process, with APNs's answer recorded on the channel. Exit 1 when APNs refused it. */
+async function pushSend(rest: string[]): Promise<number> {
+  const { values, positionals } = parse(rest, {});
+  const id = positionals[0];
+  if (!id || positionals.length > 1) throw new UsageError('push send needs one ENROLLMENT-ID (a device UDID, UDID:user or an EnrollmentID)');
+  const cfg = config(values);
+  const log = createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel, 2);
+  const app = compose(cfg, log);
+  const apns = createApnsClient({ log: log.child({ mod: 'apns' }), identity: () => app.push.activeIdentity(), ...apnsEndpoint(cfg) });
+  try {
+    const pushes = createDevicePushes({ repo: app.appleRepo, apns, log: log.child({ mod: 'push' }), retryAfterMs: cfg.pushRetryAfter });
+    const r = await pushes.pushNow(id);
+    const tries = `${r.attempts} attempt${r.attempts === 1 ? '' : 's'}`;
+    if (r.ok) {
+      process.stdout.write(`pushed ${id}: 200, apns-id ${r.apnsId} (${tries})\n`);
+      return 0;
+    }
+    const after = r.permanent ? 'permanent: no more pushes to it until the device sends a new TokenUpdate' : 'transient: later pushes will try again';
+    process.stdout.write(`push to ${id} failed: ${r.status ?? 'no answer'} ${r.reason}${r.detail ? ` (${r.detail})` : ''}, ${tries}; ${after}\n`);
+    return 1;
+  } finally {
+    await apns.close();
+    app.store.close();
+  }
+}
 
 function pushCommand(sub: string | undefined, rest: string[]): number {
   const describe = (c: PushCertificate) => {

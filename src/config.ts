@@ -97,6 +97,7 @@ const settings = {
     flag: 'apns-url',
     schema: z.string().refine(httpsBaseUrl, 'must be an https:// base URL such as https://api.push.apple.com, without a path, query or fragment').optional(),
   },
+  pushRetryAfter: { env: 'MDM_PUSH_RETRY_AFTER', flag: 'push-retry-after', schema: duration('15m') },
   apnsSandbox: { env: 'MDM_APNS_SANDBOX', flag: 'apns-sandbox', schema: bool.default(false) },
   apnsCa: { env: 'MDM_APNS_CA', flag: 'apns-ca', schema: z.string().refine(readable, 'file not readable').optional() },
 } as const;
@@ -127,6 +128,8 @@ export interface Config {
   /** Unanswered commands expire after this (ms). */
   commandTtl: number;
   deviceCertDays: number;
+  /** A channel with unanswered commands that has not called back for this long is pushed again (ms). */
+  pushRetryAfter: number;
   /** APNs's base URL (production, sandbox or a test server) and a PEM file of extra trust roots for it. */
   apns: { url: string; caFile: string | null };
 }
@@ -194,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     inventoryInterval: p.inventoryInterval,
     commandTtl: p.commandTtl,
     deviceCertDays: p.deviceCertDays,
+    pushRetryAfter: p.pushRetryAfter,
     apns: {
       url: (p.apnsUrl ?? (p.apnsSandbox ? 'https://api.sandbox.push.apple.com' : 'https://api.push.apple.com')).replace(/\/+$/, ''),
       caFile: p.apnsCa ?? null,

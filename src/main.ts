@@ -25,6 +25,9 @@ import { createCommandQueue } from './apple/queue.ts';
 import { createAppleRepo } from './apple/repo.ts';
 import { appleMdmRoutes } from './apple/routes.ts';
 import { createAppleMdm } from './apple/service.ts';
+import { createDevicePushes } from './apple/device-pushes.ts';
+import { createApnsClient } from './push/apns/client.ts';
+import { apnsEndpoint } from './push/apns/endpoint.ts';
 import { createPushRepo } from './push/repo.ts';
 import { createPushCertificates } from './push/service.ts';
 import { loadMasterKey } from './secrets/master-key.ts';
@@ -69,6 +72,12 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   });
   const operations = config.scepWorkers > 0 ? await workerPool(config.scepWorkers, config, log.child({ mod: 'scep' })) : inProcess(scep);
   const scepApp = scepRoutes(scep, operations);
+  // APNs: connections open on the first push; a push certificate imported or renewed (here or by
+  // `mdm push import` beside the server) is used from the next push on.
+  const apns = createApnsClient({ log: log.child({ mod: 'apns' }), identity: () => appliance.push.activeIdentity(), ...apnsEndpoint(config) });
+  const stopWatchingPush = appliance.push.onChange((id) => apns.setIdentity(id));
+  const pushes = createDevicePushes({ repo: appliance.appleRepo, apns, log: log.child({ mod: 'push' }), retryAfterMs: config.pushRetryAfter });
+  appliance.queue.onEnqueued((ids) => pushes.wake(ids));
   const mdm = createAppleMdm({
     repo: appliance.appleRepo,
     pkiRepo: appliance.pkiRepo,
@@ -76,6 +85,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     sealer: appliance.sealer,
     log: log.child({ mod: 'mdm' }),
     inventoryCommands,
+    wake: (ids) => pushes.wake(ids),
   });
   const identity = createServerIdentity(config, ca);
   const enroll = enrollRoutes({
@@ -98,7 +108,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/cgi-bin/pkiclient.exe', scepApp],
       ['/pki', pkiRoutes(ca)],
       ['/enroll', enroll],
-      ['/api/v1', apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue, push: appliance.push })],
+      ['/api/v1', apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue, push: appliance.push, pushes })],
     ],
   });
 
@@ -136,6 +146,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     }
   } catch (e) {
     for (const s of servers) s.close();
+    stopWatchingPush();
+    await apns.close();
     await operations.close();
     store.close();
     throw e;
@@ -172,6 +184,19 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   firstHousekeeping.unref();
   const housekeeping = setInterval(housekeep, 3_600_000);
   housekeeping.unref();
+  // Devices that have not called back for their commands, and silent ones, are woken again: looked
+  // for several times per retry period (at least every minute).
+  const sweeping = setInterval(
+    () => {
+      try {
+        pushes.sweep();
+      } catch (e) {
+        log.error({ err: e }, 'push sweep failed');
+      }
+    },
+    Math.min(60_000, Math.max(500, config.pushRetryAfter / 4)),
+  );
+  sweeping.unref();
 
   let closing: Promise<void> | null = null;
   return {
@@ -180,6 +205,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     close() {
       closing ??= (async () => {
         clearInterval(housekeeping);
+        clearInterval(sweeping);
         clearTimeout(firstHousekeeping);
         await Promise.all(
           servers.map(
@@ -192,6 +218,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
               }),
           ),
         );
+        stopWatchingPush();
+        await pushes.close();
+        await apns.close();
         await operations.close();
         store.close();
       })();

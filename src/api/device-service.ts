@@ -77,6 +77,10 @@ export function createDeviceViews(repo: AppleRepo, now: () => number = Date.now)
           user_short_name: e.userShortName,
           user_long_name: e.userLongName,
           push_ready: e.pushToken !== null && e.pushMagic !== null,
+          last_push_at: iso(e.lastPushAt),
+          last_push_result: e.lastPushResult,
+          // A permanent APNs refusal: no pushes to this channel until it sends a new TokenUpdate.
+          push_blocked: e.pushBlocked,
           authenticated_at: iso(e.authenticatedAt),
           enrolled_at: iso(e.enrolledAt),
           unenrolled_at: iso(e.unenrolledAt),

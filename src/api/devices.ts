@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ApiEnv } from './auth.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from './device-service.ts';
-import { parseWith } from './http.ts';
+import { iso, parseWith } from './http.ts';
+import type { DevicePushes } from '../apple/device-pushes.ts';
 
 /** Opaque to clients; inside, the last id of the previous page. */
 const cursor = {
@@ -30,7 +31,7 @@ export const listQuery = z.object({
 export const deviceId = z.string().min(1).max(200);
 
 /** `/devices`: the inventory, paged, and one device in full. */
-export function deviceRoutes(views: DeviceViews) {
+export function deviceRoutes(views: DeviceViews, pushes: DevicePushes) {
   const app = new Hono<ApiEnv>();
 
   app.get('/devices', (c) => {
@@ -40,6 +41,23 @@ export function deviceRoutes(views: DeviceViews) {
   });
 
   app.get('/devices/:id', (c) => c.json(views.get(parseWith(deviceId, c.req.param('id'), 'id'))));
+
+  // Pushes the device channel now and shows APNs's answer, whatever the last one was.
+  app.post('/devices/:id/push', async (c) => {
+    const id = parseWith(deviceId, c.req.param('id'), 'id');
+    views.get(id);
+    const r = await pushes.pushNow(id);
+    return c.json({
+      enrollment_id: id,
+      pushed_at: iso(Date.now()),
+      ok: r.ok,
+      status: r.status ?? null,
+      apns_id: r.ok ? r.apnsId : null,
+      reason: r.ok ? null : r.reason,
+      permanent: r.ok ? false : r.permanent,
+      attempts: r.attempts,
+    });
+  });
 
   app.delete('/devices/:id', (c) => c.json(views.remove(parseWith(deviceId, c.req.param('id'), 'id'))));
 

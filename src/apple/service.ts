@@ -254,7 +254,10 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     // A device calls back by itself for the commands it answered NotNow only when NotNow was its
     // last answer of the session (Apple's rule). Ending on anything else with such commands
     // waiting, it needs a push: its Idle then gets them offered again.
-    if (r.Status !== 'NotNow' && r.Status !== 'Idle' && opts.wake && queue.next(e.id, true)) opts.wake([e.id]);
+    if (r.Status !== 'NotNow' && r.Status !== 'Idle' && opts.wake && queue.next(e.id, true)) {
+      log.info({ enrollmentId: e.id }, 'session ended with NotNow commands waiting: push requested');
+      opts.wake([e.id]);
+    }
     return EMPTY;
   }
 

@@ -16,6 +16,8 @@ export interface TestServer {
   logs: Array<Record<string, unknown>>;
   /** Runs `mdm <args>` on the same data dir; returns stdout, stderr and the exit status. */
   cli(args: string[], env?: Record<string, string>): { stdout: string; stderr: string; status: number | null };
+  /** The same without blocking this process: for commands that talk to a fake living in the test (APNs). */
+  cliAsync(args: string[], env?: Record<string, string>): Promise<{ stdout: string; stderr: string; status: number | null }>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Resolves with the first log line matching `pred`, waiting for it to arrive (logs come through a pipe). */
   waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
@@ -28,6 +30,18 @@ export function tempDir(prefix = 'mdm-test-'): string {
 export function runCli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [MDM_BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; status: number | null }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [MDM_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.once('error', reject);
+    p.once('close', (status) => resolve({ stdout, stderr, status }));
+  });
 }
 
 /** Starts `mdm serve` on 127.0.0.1 with an ephemeral plain-HTTP port and a fresh data dir. */
@@ -65,6 +79,7 @@ export async function startServer(opts: { dataDir?: string; env?: Record<string,
     logs,
     // The CLI speaks for the same appliance: same data dir and public URL.
     cli: (args, extra = {}) => runCli(args, { MDM_DATA_DIR: dataDir, MDM_PUBLIC_URL: publicUrl, ...opts.env, ...extra }),
+    cliAsync: (args, extra = {}) => runCliAsync(args, { MDM_DATA_DIR: dataDir, MDM_PUBLIC_URL: publicUrl, ...opts.env, ...extra }),
     async waitForLog(pred, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
