@@ -11,9 +11,9 @@ import { performance } from 'node:perf_hooks';
 import { buildCommand } from '../../src/apple/commands/build.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { compose, type Appliance } from '../../src/main.ts';
+import { compose } from '../../src/main.ts';
 import { formatSummary, summarise, type CpuProfile } from './cpuprofile.ts';
-import { benchEnv, benchMain, elapsed, logger, machine, numberOption, parseOptions, quantile, table, UsageError } from './lib.ts';
+import { benchEnv, benchMain, createEnrollments, elapsed, logger, machine, numberOption, parseOptions, quantile, table, UsageError } from './lib.ts';
 
 const TARGET_S = 2;
 
@@ -116,30 +116,6 @@ async function bench(argv: string[]): Promise<void> {
     process.stdout.write(`\nCPU profile of the timed enqueues, all runs (${profileFile}):\n`);
     process.stdout.write(formatSummary(summarise(profileFile, 25)));
   }
-}
-
-/** Enrolled device channels, as TokenUpdate leaves them, in one transaction. */
-function createEnrollments(app: Appliance, n: number): string[] {
-  const ids = Array.from({ length: n }, (_, i) => `BENCH-${String(i).padStart(8, '0')}-${(i * 2654435761 % 2 ** 32).toString(16).toUpperCase().padStart(8, '0')}`);
-  const t = Date.now();
-  app.appleRepo.transaction(() => {
-    for (const id of ids) {
-      app.appleRepo.upsertEnrollment({
-        id,
-        type: 'device',
-        deviceId: id,
-        status: 'enrolled',
-        topic: 'com.apple.mgmt.External.bench',
-        pushToken: id.toLowerCase().padEnd(64, '0'),
-        pushMagic: id,
-        enrolledAt: t,
-        tokenUpdatedAt: t,
-        lastSeenAt: t,
-        createdAt: t,
-      });
-    }
-  });
-  return ids;
 }
 
 /** Profiles of several runs as one: samples appended, node ids shifted, the idle gaps between runs dropped. */

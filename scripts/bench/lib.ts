@@ -1,6 +1,7 @@
 // What the benchmarks share: running one with its usage errors, log lines and tables, option
-// numbers, percentiles, CPU accounting, and starting our server on loopback.
+// numbers, percentiles, CPU accounting, starting our server on loopback, and enrolled fleets.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Appliance } from '../../src/main.ts';
 
 /** The repository. */
 export const root = path.resolve(import.meta.dirname, '../..');
@@ -207,4 +209,34 @@ export async function startOurServer(o: OurServerOptions): Promise<OurServer> {
   ];
   const env = { ...benchEnv(), MDM_DATA_DIR: dir, MDM_SCEP_CHALLENGE: o.challenge };
   return { url, dir, ...(await launch(o.name, process.execPath, args, env, url, o.readyPath, dir)) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fleets
+
+/**
+ * Enrolled device channels, as TokenUpdate leaves them, in one transaction: each with a push
+ * token (64 hex characters, as APNs takes them) and a PushMagic.
+ */
+export function createEnrollments(app: Appliance, n: number): string[] {
+  const ids = Array.from({ length: n }, (_, i) => `BENCH-${String(i).padStart(8, '0')}-${((i * 2654435761) % 2 ** 32).toString(16).toUpperCase().padStart(8, '0')}`);
+  const t = Date.now();
+  app.appleRepo.transaction(() => {
+    for (const id of ids) {
+      app.appleRepo.upsertEnrollment({
+        id,
+        type: 'device',
+        deviceId: id,
+        status: 'enrolled',
+        topic: 'com.apple.mgmt.External.bench',
+        pushToken: crypto.createHash('sha256').update(id).digest('hex'),
+        pushMagic: id,
+        enrolledAt: t,
+        tokenUpdatedAt: t,
+        lastSeenAt: t,
+        createdAt: t,
+      });
+    }
+  });
+  return ids;
 }

@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   scep: () => import('./scep.ts'),
   checkin: () => import('./checkin.ts'),
   enqueue: () => import('./enqueue.ts'),
+  push: () => import('./push.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);
