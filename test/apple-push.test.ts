@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { AppleDevice, answerFor } from './support/apple-device.ts';
 import { createFakeAppleCa, startFakeApns, type FakeApns, type FakeAppleCa } from './support/fake-apns.ts';
-import { startServer, tempDir, type TestServer } from './support/server.ts';
+import { jsonApi, startServer, tempDir, type TestServer } from './support/server.ts';
 
 const CHALLENGE = 'push-test-challenge';
 type Json = Record<string, any>;
@@ -36,14 +36,7 @@ describe('pushing Apple devices through APNs', () => {
   let topic: string;
   const dir = tempDir('mdm-push-');
 
-  async function api(method: string, p: string, body?: unknown) {
-    const res = await fetch(`${server.url}/api/v1${p}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, json: (await res.json()) as Json };
-  }
+  const api = (method: string, p: string, body?: unknown) => jsonApi(server, token)(method, p, body);
 
   function importPush(identity: { certPem: string; keyPem: string }, name: string) {
     const cert = path.join(dir, `${name}.pem`);

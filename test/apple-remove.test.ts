@@ -4,23 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AppleDevice, answerFor } from './support/apple-device.ts';
-import { startServer, type TestServer } from './support/server.ts';
+import { jsonApi, startServer, type TestServer } from './support/server.ts';
 
 const CHALLENGE = 'remove-test-challenge';
-type Json = Record<string, any>;
 
 describe('removing an Apple device from management', () => {
   let server: TestServer;
   let token: string;
 
-  async function api(method: string, p: string, body?: unknown) {
-    const res = await fetch(`${server.url}/api/v1${p}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, json: (await res.json()) as Json };
-  }
+  const api = (method: string, p: string, body?: unknown) => jsonApi(server, token)(method, p, body);
 
   async function enroll(d: AppleDevice) {
     await d.scepEnroll(CHALLENGE);

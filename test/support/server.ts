@@ -121,3 +121,15 @@ export function sendOversized(url: string, method: string, bytes: number): Promi
     sock.setTimeout(10_000, () => sock.destroy(new Error('no answer to an oversized request')));
   });
 }
+
+/** `/api/v1` of a test server with a bearer token: the status and the parsed JSON body. */
+export function jsonApi(server: Pick<TestServer, 'url'>, token: string) {
+  return async (method: string, p: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> => {
+    const res = await fetch(`${server.url}/api/v1${p}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, any> };
+  };
+}
