@@ -44,6 +44,9 @@ const USAGE = `usage: mdm <command> [options]
   push send ENROLLMENT-ID        push one channel now (device UDID, UDID:user or EnrollmentID) and print APNs's answer
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
+  admin create --username NAME --password-stdin [--role admin|read-only]
+                                 create a web console admin (the password is read from stdin)
+  admin list                     console admins: username, role, created
   api-token create --name NAME   create a token for the JSON API (/api/v1); printed once, only its hash is kept
   api-token list                 tokens: id, name, created, last used, status
   api-token revoke ID            revoke a token at once
@@ -158,6 +161,35 @@ async function main(argv: string[]): Promise<number | null> {
         process.stdout.write(link.url + '\n');
       });
       return 0;
+    }
+    case 'admin': {
+      const { values, positionals } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, role: { type: 'string' } });
+      if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+      if (sub === 'create') {
+        const username = values.username as string | undefined;
+        if (!username?.trim()) throw new UsageError('admin create needs --username NAME');
+        // Never a password flag: it would show in `ps` and the shell history.
+        if (!values['password-stdin']) throw new UsageError('admin create needs --password-stdin (the password on standard input)');
+        const role = (values.role as string | undefined) ?? 'admin';
+        if (role !== 'admin' && role !== 'read-only') throw new UsageError('--role must be admin or read-only');
+        const password = stdinSecret();
+        const cfg = config(values);
+        const app = compose(cfg, createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel, 2));
+        try {
+          const created = await app.admins.create({ username, password, role });
+          process.stdout.write(`created ${created.role} ${created.username}\n`);
+        } finally {
+          app.store.close();
+        }
+        return 0;
+      }
+      if (sub === 'list') {
+        withAppliance(values, (app) => {
+          for (const a of app.admins.list()) process.stdout.write([a.username, a.role, new Date(a.createdAt).toISOString()].join('\t') + '\n');
+        });
+        return 0;
+      }
+      throw new UsageError(`unknown command: admin ${sub ?? ''}`);
     }
     case 'api-token': {
       const { values, positionals } = parse(rest, { name: { type: 'string' } });

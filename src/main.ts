@@ -1,7 +1,14 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { createAdminRepo } from './admins/repo.ts';
+import { createAdmins } from './admins/service.ts';
 import { apiRoutes } from './api/app.ts';
+import { createCommandService } from './api/command-service.ts';
+import { createDeviceViews } from './api/device-service.ts';
+import { createFleetQueries } from './apple/fleet-queries.ts';
+import { consoleRoutes, notFoundPage } from './console/routes.tsx';
 import { createApiTokens } from './auth/api-tokens.ts';
 import { createAuthRepo } from './auth/repo.ts';
 import type { Config } from './config.ts';
@@ -46,11 +53,14 @@ export function compose(config: Config, log: Logger) {
   const queue = createCommandQueue({ repo: appleRepo, log: log.child({ mod: 'queue' }), defaultTtlMs: config.commandTtl });
   const links = createEnrollmentLinks({ repo: appleRepo, challenges, publicUrl: config.publicUrl, log: log.child({ mod: 'enroll' }) });
   const apiTokens = createApiTokens({ repo: createAuthRepo(store.db), log: log.child({ mod: 'api' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens };
+  const admins = createAdmins({ repo: createAdminRepo(store.db), log: log.child({ mod: 'admins' }), publicUrl: config.publicUrl });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins };
 }
 export type Appliance = ReturnType<typeof compose>;
 
 export interface RunningServer {
+  /** The routes as mounted: tests enumerate them to prove none is left unguarded. */
+  app: Hono;
   http: AddressInfo | null;
   https: AddressInfo | null;
   close(): Promise<void>;
@@ -109,7 +119,21 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/pki', pkiRoutes(ca)],
       ['/enroll', enroll],
       ['/api/v1', apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue, push: appliance.push, pushes })],
+      [
+        '/',
+        consoleRoutes({
+          admins: appliance.admins,
+          views: createDeviceViews(appliance.appleRepo),
+          fleet: createFleetQueries(store.db),
+          commands: createCommandService({ repo: appliance.appleRepo, queue: appliance.queue }),
+          push: appliance.push,
+          caNotAfter: () => ca.ca.info.notAfter,
+          trustedProxies: config.trustedProxies,
+          log: log.child({ mod: 'console' }),
+        }),
+      ],
     ],
+    htmlNotFound: (c) => notFoundPage(c, appliance.admins),
   });
 
   const servers: Array<ReturnType<typeof createAdaptorServer>> = [];
@@ -160,6 +184,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     inventoryIntervalMs: config.inventoryInterval,
     inventoryCommands,
   });
+  // No admin yet: whoever can read the log (who installed the appliance) creates the first one.
+  const setupUrl = appliance.admins.issueSetupUrl();
+  if (setupUrl) {
+    log.warn({ setupUrl }, 'no console admin yet: open the setup URL (once, within 24 hours) to create the first one, or run mdm admin create');
+  }
   // Missing or expiring push certificate: said at start, then once a day from housekeeping.
   appliance.push.checkExpiry();
 
@@ -168,6 +197,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       maintenance.run();
       appliance.push.checkExpiry();
       challenges.purgeExpired();
+      appliance.admins.purge();
       ca.crl();
       if (ca.rotateRaIfDue()) log.info('rotated the SCEP RA certificate');
       // New certificate files, or our own certificate reissued: swap without a restart.
@@ -200,6 +230,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
 
   let closing: Promise<void> | null = null;
   return {
+    app,
     http: httpAddr,
     https: httpsAddr,
     close() {

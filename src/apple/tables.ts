@@ -62,6 +62,9 @@ export const appleEnrollments = sqliteTable(
     index('apple_enrollments_device').on(t.deviceId),
     index('apple_enrollments_cert').on(t.certSha256),
     index('apple_enrollments_status').on(t.status, t.lastSeenAt),
+    // The console: recent enrollments on the dashboard, search by user.
+    index('apple_enrollments_enrolled_at').on(t.enrolledAt),
+    index('apple_enrollments_user_email').on(sql`lower(${t.userEmail})`),
   ],
 );
 
@@ -90,7 +93,15 @@ export const appleDevices = sqliteTable(
     createdAt: integer('created_at', { mode: 'number' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
   },
-  (t) => [index('apple_devices_serial').on(t.serialNumber)],
+  (t) => [
+    index('apple_devices_serial').on(t.serialNumber),
+    // The console's search: case-insensitive prefix ranges over these, one index each.
+    index('apple_devices_name_lower').on(sql`lower(${t.deviceName})`),
+    index('apple_devices_serial_lower').on(sql`lower(${t.serialNumber})`),
+    index('apple_devices_model_lower').on(sql`lower(${t.model})`),
+    index('apple_devices_model_name_lower').on(sql`lower(${t.modelName})`),
+    index('apple_devices_platform').on(t.platform),
+  ],
 );
 
 /** A command as queued: its plist is built and validated once, whatever the number of targets. */

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -12,9 +12,11 @@ export interface AppParts {
   checkDatabase: () => void;
   /** Sub-apps mounted at their path prefix; `ownBodyLimit` mounts enforce their own limit instead of MAX_BODY. */
   mounts: Array<[path: string, app: Hono<any>, ownBodyLimit?: boolean]>;
+  /** The 404 for browsers (they ask for text/html) outside `/api/`: the console's page rather than JSON. */
+  htmlNotFound?: (c: Context) => Response | Promise<Response>;
 }
 
-export function buildApp({ log, checkDatabase, mounts }: AppParts): Hono {
+export function buildApp({ log, checkDatabase, mounts, htmlNotFound }: AppParts): Hono {
   const app = new Hono();
 
   app.use(async (c, next) => {
@@ -44,7 +46,11 @@ export function buildApp({ log, checkDatabase, mounts }: AppParts): Hono {
 
   for (const [path, sub] of mounts) app.route(path, sub);
 
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    htmlNotFound && !c.req.path.startsWith('/api/') && (c.req.header('accept') ?? '').includes('text/html')
+      ? htmlNotFound(c)
+      : c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
   app.onError((err, c) => {
     if (isAppError(err)) return c.json({ error: { code: err.code, message: err.message } }, err.status);
     log.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error');

@@ -1,0 +1,93 @@
+import type { Child } from 'hono/jsx';
+import type { Session } from '../admins/service.ts';
+import { assetUrl } from './assets.ts';
+import { CSRF_FIELD } from './session.ts';
+
+export type NavItem = 'dashboard' | 'devices';
+const NAV: Array<[NavItem, string, string]> = [
+  ['dashboard', '/', 'Dashboard'],
+  ['devices', '/devices', 'Devices'],
+];
+
+/**
+ * htmx settings: swap error answers too (the console shows its errors as pages), and no inline
+ * indicator styles, which the Content-Security-Policy would refuse.
+ */
+const HTMX_CONFIG = JSON.stringify({
+  includeIndicatorStyles: false,
+  allowEval: false,
+  responseHandling: [
+    { code: '204', swap: false },
+    { code: '...', swap: true },
+  ],
+});
+
+export function Layout(props: { title: string; session: Session | null; nav?: NavItem; children: Child }) {
+  const s = props.session;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="htmx-config" content={HTMX_CONFIG} />
+        <title>{`${props.title} · MDM console`}</title>
+        <link rel="stylesheet" href={assetUrl('console.css')} />
+        <script src={assetUrl('htmx.min.js')} defer></script>
+      </head>
+      {/* htmx sends the CSRF token as a header with every request it makes. */}
+      <body hx-headers={s ? JSON.stringify({ 'X-CSRF-Token': s.csrfToken }) : undefined}>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
+        {s ? (
+          <header>
+            <nav aria-label="Main">
+              {NAV.map(([key, href, label]) => (
+                <a href={href} aria-current={props.nav === key ? 'page' : undefined}>
+                  {label}
+                </a>
+              ))}
+            </nav>
+            <div class="who">
+              <span>
+                Signed in as <strong data-testid="who">{s.admin.username}</strong> ({s.admin.role})
+              </span>
+              <form method="post" action="/logout">
+                <CsrfField session={s} />
+                <button type="submit" class="secondary">
+                  Sign out
+                </button>
+              </form>
+            </div>
+          </header>
+        ) : null}
+        <main id="main">{props.children}</main>
+      </body>
+    </html>
+  );
+}
+
+export function CsrfField(props: { session: Session }) {
+  return <input type="hidden" name={CSRF_FIELD} value={props.session.csrfToken} />;
+}
+
+export function Banner(props: { kind: 'warn' | 'error' | 'ok'; children: Child }) {
+  return (
+    <div class={`banner ${props.kind}`} role={props.kind === 'error' ? 'alert' : 'status'}>
+      {props.children}
+    </div>
+  );
+}
+
+/** 403, 404, 410, 429...: a message in the page, never a stack trace. */
+export function ErrorPage(props: { title: string; message: string; session: Session | null }) {
+  return (
+    <Layout title={props.title} session={props.session}>
+      <h1>{props.title}</h1>
+      <Banner kind="error">{props.message}</Banner>
+      <p>{props.session ? <a href="/">Back to the dashboard</a> : <a href="/login">Sign in</a>}</p>
+    </Layout>
+  );
+}
+
+export const when = (ms: number | null | undefined) => (ms === null || ms === undefined ? '—' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC');

@@ -1,0 +1,194 @@
+import type { Session } from '../../admins/service.ts';
+import type { DeviceViews } from '../../api/device-service.ts';
+import type { FleetQueries } from '../../apple/fleet-queries.ts';
+import { Banner, CsrfField, Layout, when } from '../layout.tsx';
+import { platformName } from './dashboard.tsx';
+
+type Device = ReturnType<DeviceViews['get']>;
+type History = ReturnType<FleetQueries['commandHistory']>;
+
+const at = (iso: string | null) => (iso === null ? '—' : when(Date.parse(iso)));
+const show = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+function Facts(props: { items: Array<[string, unknown]> }) {
+  return (
+    <dl class="facts">
+      {props.items.map(([k, v]) => (
+        <>
+          <dt>{k}</dt>
+          <dd>{show(v)}</dd>
+        </>
+      ))}
+    </dl>
+  );
+}
+
+function Actions(props: { device: Device; session: Session }) {
+  const base = `/devices/${encodeURIComponent(props.device.id)}`;
+  if (props.device.enrollment_status !== 'enrolled') return <p>Actions are available while the device is enrolled.</p>;
+  return (
+    <div class="actions">
+      <form method="post" action={`${base}/lock`} class="card">
+        <CsrfField session={props.session} />
+        <h3>Lock</h3>
+        <p class="muted">Locks the screen at once; the user unlocks it with their passcode.</p>
+        <label for="lock-message">Message on the lock screen (optional)</label>
+        <input id="lock-message" name="message" maxlength={200} />
+        <label for="lock-phone">Phone number on the lock screen (optional)</label>
+        <input id="lock-phone" name="phone" type="tel" maxlength={50} />
+        <div class="form-actions">
+          <button type="submit" class="danger">
+            Lock
+          </button>
+        </div>
+      </form>
+      <form method="post" action={`${base}/refresh-inventory`} class="card">
+        <CsrfField session={props.session} />
+        <h3>Inventory</h3>
+        <p class="muted">Asks the device for its information, security state, apps, profiles and certificates.</p>
+        <div class="form-actions">
+          <button type="submit">Refresh inventory</button>
+        </div>
+      </form>
+    </div>
+  );
+}
+
+export function DevicePage(props: { session: Session; device: Device; history: History; notice?: string; error?: string }) {
+  const d = props.device;
+  const info = (d.inventory.device_information ?? {}) as Record<string, unknown>;
+  const security = (d.inventory.security_info ?? null) as Record<string, unknown> | null;
+  const apps = Array.isArray(d.inventory.installed_apps) ? (d.inventory.installed_apps as Array<Record<string, unknown>>) : [];
+  const profiles = Array.isArray(d.inventory.profiles) ? (d.inventory.profiles as Array<Record<string, unknown>>) : [];
+  const name = d.device_name ?? d.id;
+  return (
+    <Layout title={name} session={props.session} nav="devices">
+      <p>
+        <a href="/devices">← Devices</a>
+      </p>
+      <h1>{name}</h1>
+      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
+      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+
+      <h2>Overview</h2>
+      <Facts
+        items={[
+          ['Status', d.enrollment_status ?? 'unknown'],
+          ['Serial number', d.serial_number],
+          ['Model', d.model_name ? `${d.model_name} (${d.model ?? d.product_name ?? '?'})` : d.model],
+          ['OS', d.os_version ? `${platformName(d.platform)} ${d.os_version} (${d.build_version ?? '?'})` : platformName(d.platform)],
+          ['Ownership', d.ownership],
+          ['User', d.user_email],
+          ['Supervised', d.supervised === null ? null : d.supervised ? 'yes' : 'no'],
+          ['Enrolled', at(d.enrolled_at)],
+          ['Last seen', at(d.last_seen_at)],
+          ['UDID', d.udid ?? d.id],
+        ]}
+      />
+
+      {props.session.admin.role === 'admin' ? (
+        <>
+          <h2>Actions</h2>
+          <Actions device={d} session={props.session} />
+        </>
+      ) : null}
+
+      <h2>Command history</h2>
+      {props.history.length === 0 ? (
+        <p>No commands yet.</p>
+      ) : (
+        <div class="table-wrap">
+          <table data-testid="history">
+            <thead>
+              <tr>
+                <th scope="col">Command</th>
+                <th scope="col">Status</th>
+                <th scope="col">Queued</th>
+                <th scope="col">Updated</th>
+                <th scope="col">By</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.history.map((h) => (
+                <tr data-request-type={h.requestType}>
+                  <td>{h.requestType}</td>
+                  <td class="status">{h.status}</td>
+                  <td>{when(h.queuedAt)}</td>
+                  <td>{when(h.updatedAt)}</td>
+                  <td>{h.createdBy ?? 'appliance'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      <h2>Inventory</h2>
+      <p class="muted">Updated {at(d.inventory.updated_at)}</p>
+      {Object.keys(info).length ? <Facts items={Object.entries(info).sort(([a], [b]) => a.localeCompare(b))} /> : <p>Not reported yet.</p>}
+      {security ? (
+        <>
+          <h3>Security</h3>
+          <Facts items={Object.entries(security).sort(([a], [b]) => a.localeCompare(b))} />
+        </>
+      ) : null}
+      <h3>Apps ({apps.length})</h3>
+      {apps.length ? (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Identifier</th>
+                <th scope="col">Version</th>
+              </tr>
+            </thead>
+            <tbody>
+              {apps.slice(0, 500).map((a) => (
+                <tr>
+                  <td>{show(a.Name)}</td>
+                  <td>{show(a.Identifier)}</td>
+                  <td>{show(a.ShortVersion ?? a.Version)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <h3>Profiles ({profiles.length})</h3>
+      {profiles.length ? (
+        <ul>
+          {profiles.map((p) => (
+            <li>{show(p.PayloadDisplayName ?? p.PayloadIdentifier)}</li>
+          ))}
+        </ul>
+      ) : null}
+
+      <h2>Channels</h2>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Enrollment</th>
+              <th scope="col">Type</th>
+              <th scope="col">Status</th>
+              <th scope="col">Push</th>
+              <th scope="col">Last seen</th>
+            </tr>
+          </thead>
+          <tbody>
+            {d.channels.map((ch) => (
+              <tr>
+                <td>{ch.enrollment_id}</td>
+                <td>{ch.type}</td>
+                <td>{ch.status}</td>
+                <td>{ch.push_blocked ? `blocked: ${ch.push_blocked}` : ch.push_ready ? `ready${ch.last_push_result ? `, last ${ch.last_push_result} ${at(ch.last_push_at)}` : ''}` : 'no token yet'}</td>
+                <td>{at(ch.last_seen_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Layout>
+  );
+}

@@ -1,0 +1,122 @@
+import type { Session } from '../../admins/service.ts';
+import { DEVICE_PLATFORMS } from '../../api/device-service.ts';
+import type { FleetRow } from '../../apple/fleet-queries.ts';
+import { Layout, when } from '../layout.tsx';
+import { platformName } from './dashboard.tsx';
+
+export interface DeviceFilters {
+  q: string;
+  platform: string;
+  enrolled: '' | 'true' | 'false';
+  after: string;
+}
+
+const query = (f: DeviceFilters, after: string) => {
+  const p = new URLSearchParams();
+  if (f.q) p.set('q', f.q);
+  if (f.platform) p.set('platform', f.platform);
+  if (f.enrolled) p.set('enrolled', f.enrolled);
+  if (after) p.set('after', after);
+  const s = p.toString();
+  return s ? `/devices?${s}` : '/devices';
+};
+
+/** The table and pager: the whole of `#results`, which htmx replaces as the filters change. */
+export function DeviceResults(props: { filters: DeviceFilters; rows: FleetRow[]; nextAfter: string | null }) {
+  const { filters: f, rows } = props;
+  const htmx = (href: string) => ({ href, 'hx-get': href, 'hx-target': '#results', 'hx-push-url': 'true' });
+  return (
+    <div id="results" aria-live="polite">
+      {rows.length === 0 ? (
+        <p>{f.q || f.platform || f.enrolled ? 'No device matches.' : 'No devices yet.'}</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Serial number</th>
+                <th scope="col">Model</th>
+                <th scope="col">OS</th>
+                <th scope="col">User</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last seen</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((d) => (
+                <tr>
+                  <td>
+                    <a href={`/devices/${encodeURIComponent(d.id)}`}>{d.deviceName ?? d.id}</a>
+                  </td>
+                  <td>{d.serialNumber ?? '—'}</td>
+                  <td>{d.modelName ?? d.model ?? '—'}</td>
+                  <td>{d.osVersion ? `${platformName(d.platform)} ${d.osVersion}` : platformName(d.platform)}</td>
+                  <td>{d.userEmail ?? '—'}</td>
+                  <td class="status">{d.status ?? 'unknown'}</td>
+                  <td>{when(d.lastSeenAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager" aria-label="Pages">
+        {f.after ? <a {...htmx(query(f, ''))}>First page</a> : null}
+        {props.nextAfter ? <a {...htmx(query(f, props.nextAfter))}>Next page</a> : null}
+      </nav>
+    </div>
+  );
+}
+
+export function DevicesPage(props: { session: Session; filters: DeviceFilters; rows: FleetRow[]; nextAfter: string | null }) {
+  const f = props.filters;
+  return (
+    <Layout title="Devices" session={props.session} nav="devices">
+      <h1>Devices</h1>
+      {/* Without JavaScript this is a plain GET form; htmx searches as you type and swaps #results only. */}
+      <form
+        method="get"
+        action="/devices"
+        role="search"
+        class="filters"
+        hx-get="/devices"
+        hx-target="#results"
+        hx-push-url="true"
+        hx-trigger="submit, input changed delay:250ms from:#q, change from:.filter-select"
+      >
+        <div>
+          <label for="q">Search</label>
+          <input id="q" name="q" type="search" value={f.q} placeholder="Name, serial number, user or model" autocomplete="off" />
+        </div>
+        <div>
+          <label for="platform">Platform</label>
+          <select id="platform" name="platform" class="filter-select">
+            <option value="">All</option>
+            {DEVICE_PLATFORMS.map((p) => (
+              <option value={p} selected={f.platform === p}>
+                {platformName(p)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="enrolled">Enrollment</label>
+          <select id="enrolled" name="enrolled" class="filter-select">
+            <option value="">Any</option>
+            <option value="true" selected={f.enrolled === 'true'}>
+              Enrolled
+            </option>
+            <option value="false" selected={f.enrolled === 'false'}>
+              Not enrolled
+            </option>
+          </select>
+        </div>
+        <div>
+          <button type="submit">Search</button>
+        </div>
+      </form>
+      <DeviceResults filters={f} rows={props.rows} nextAfter={props.nextAfter} />
+    </Layout>
+  );
+}

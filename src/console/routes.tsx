@@ -1,0 +1,253 @@
+import type { Child } from 'hono/jsx';
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import type { Admins } from '../admins/service.ts';
+import type { CommandService } from '../api/command-service.ts';
+import { DEVICE_PLATFORMS, type DeviceViews } from '../api/device-service.ts';
+import type { FleetQueries } from '../apple/fleet-queries.ts';
+import { DEVICE_QUERIES } from '../apple/inventory-commands.ts';
+import { AppError, isAppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { expiryOf } from '../push/expiry.ts';
+import type { PushCertificates } from '../push/service.ts';
+import { serveAsset } from './assets.ts';
+import { ErrorPage } from './layout.tsx';
+import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
+import { DevicePage } from './pages/device.tsx';
+import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
+import { LoginPage, SetupPage } from './pages/login.tsx';
+import { clientAddress, currentSession, endSession, requireAdmin, requireCsrf, requireSession, sameOrigin, startSession, type ConsoleEnv } from './session.ts';
+
+export interface ConsoleDeps {
+  admins: Admins;
+  views: DeviceViews;
+  fleet: FleetQueries;
+  commands: CommandService;
+  push: PushCertificates;
+  /** The appliance CA's expiry (ms). */
+  caNotAfter: () => number;
+  trustedProxies: string[];
+  log: Logger;
+  now?: () => number;
+}
+
+const PAGE_SIZE = 50;
+const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * Pages are never cached (they show live state and a CSRF token), never framed, and may load
+ * only this appliance's own script and stylesheet.
+ */
+const PAGE_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+};
+
+export function render(c: Context, page: Child, status = 200) {
+  return c.html(`<!doctype html>${String(page)}`, status as 200, PAGE_HEADERS);
+}
+
+const field = (body: Record<string, unknown>, name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
+
+/** Only paths on this site: `next` must not send a fresh sign-in elsewhere. */
+const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : '/');
+
+const filtersSchema = z.object({
+  q: z.string().max(100).catch(''),
+  platform: z.enum(['', ...DEVICE_PLATFORMS]).catch(''),
+  enrolled: z.enum(['', 'true', 'false']).catch(''),
+  after: z.string().max(200).catch(''),
+});
+
+const lockForm = z.object({
+  message: z.string().trim().max(200, 'the message must be at most 200 characters'),
+  phone: z
+    .string()
+    .trim()
+    .max(50)
+    .regex(/^[0-9+()\-. ]*$/, 'the phone number may hold only digits, spaces and + ( ) - .'),
+});
+
+const NOTICES: Record<string, string> = {
+  lock: 'Lock queued. The device is pushed now and locks when it checks in.',
+  inventory: 'Inventory refresh queued. The device is pushed now and answers when it checks in.',
+};
+
+/** The web console: login, first-admin setup, dashboard, devices. Mounted at `/`. */
+export function consoleRoutes(deps: ConsoleDeps) {
+  const { admins, log } = deps;
+  const now = deps.now ?? Date.now;
+  const app = new Hono<ConsoleEnv>();
+
+  const refused = (c: Context, status: 401 | 403, message: string) =>
+    render(c, <ErrorPage title={status === 403 ? 'Forbidden' : 'Sign in required'} message={message} session={currentSession(c, admins)} />, status);
+  const signedIn = requireSession(admins, refused);
+  const csrf = requireCsrf(refused);
+  const adminOnly = requireAdmin(refused);
+
+  app.onError((err, c) => {
+    const session = c.get('session') ?? null;
+    if (isAppError(err)) return render(c, <ErrorPage title="Something is not right" message={err.message} session={session} />, err.status);
+    log.error({ err, method: c.req.method, path: c.req.path }, 'console: unhandled error');
+    return render(c, <ErrorPage title="Internal error" message="Something went wrong on the appliance; the details are in its log." session={session} />, 500);
+  });
+
+  app.get('/assets/:file', (c) => serveAsset(c) ?? notFoundPage(c, admins));
+
+  app.get('/login', (c) => {
+    if (currentSession(c, admins)) return c.redirect(safeNext(c.req.query('next')), 303);
+    if (admins.needsSetup()) return render(c, <ErrorPage title="No admin yet" message="This appliance has no admin yet: open the setup URL from the server's log, or run mdm admin create." session={null} />, 409);
+    return render(c, <LoginPage next={safeNext(c.req.query('next'))} />);
+  });
+
+  app.post('/login', async (c) => {
+    if (!sameOrigin(c)) return refused(c, 403, 'This request came from another site and was refused.');
+    const body = await c.req.parseBody();
+    const next = safeNext(field(body, 'next'));
+    const username = field(body, 'username');
+    try {
+      const s = await admins.login(username, field(body, 'password'), clientAddress(c, deps.trustedProxies));
+      startSession(c, s, deps.trustedProxies);
+      return c.redirect(next, 303);
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      return render(c, <LoginPage next={next} username={username} error={e.message} />, e.status);
+    }
+  });
+
+  app.get('/setup', (c) => {
+    const token = c.req.query('token') ?? '';
+    if (!admins.setupTokenValid(token)) {
+      return render(c, <ErrorPage title="Setup" message="This setup link is not valid: it was used, it expired, or an admin exists already. Restart the server while there is no admin to log a new one, or use mdm admin create." session={null} />, 410);
+    }
+    return render(c, <SetupPage token={token} />);
+  });
+
+  app.post('/setup', async (c) => {
+    if (!sameOrigin(c)) return refused(c, 403, 'This request came from another site and was refused.');
+    const body = await c.req.parseBody();
+    const token = field(body, 'token');
+    const username = field(body, 'username');
+    const again = (error: string, status: number) => render(c, <SetupPage token={token} username={username} error={error} />, status);
+    if (field(body, 'password') !== field(body, 'confirm')) return again('The two passwords differ.', 400);
+    try {
+      const s = await admins.completeSetup(token, { username, password: field(body, 'password') });
+      startSession(c, s, deps.trustedProxies);
+      return c.redirect('/', 303);
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      if (e.code === 'invalid_request') return again(e.message, e.status);
+      return render(c, <ErrorPage title="Setup" message={e.message} session={null} />, e.status);
+    }
+  });
+
+  app.post('/logout', signedIn, csrf, (c) => {
+    endSession(c, admins);
+    return c.redirect('/login', 303);
+  });
+
+  app.get('/', signedIn, (c) => {
+    const s = deps.fleet.summary(now() - WEEK_MS);
+    const byPlatform = new Map<string, DashboardData['platforms'][number]>();
+    for (const r of s.rows) {
+      const key = r.platform ?? 'unknown';
+      const p = byPlatform.get(key) ?? { platform: key, enrolled: 0, pending: 0, unenrolled: 0 };
+      if (r.status === 'enrolled') p.enrolled += r.n;
+      else if (r.status === 'unenrolled' || r.status === 'removed') p.unenrolled += r.n;
+      else p.pending += r.n;
+      byPlatform.set(key, p);
+    }
+    const push = deps.push.status();
+    const data: DashboardData = {
+      platforms: [...byPlatform.values()].sort((a, b) => a.platform.localeCompare(b.platform)),
+      enrolledLast7Days: s.enrolledSince,
+      push: push && { state: push.state, daysLeft: push.daysLeft, topic: push.topic },
+      ca: expiryOf(deps.caNotAfter(), now()),
+    };
+    return render(c, <DashboardPage session={c.get('session')} data={data} />);
+  });
+
+  app.get('/devices', signedIn, (c) => {
+    const filters = filtersSchema.parse(c.req.query()) as DeviceFilters;
+    // One row more than shown tells whether a next page exists, without counting.
+    const rows = deps.fleet.search({
+      q: filters.q,
+      platform: filters.platform || undefined,
+      enrolled: filters.enrolled === '' ? undefined : filters.enrolled === 'true',
+      afterId: filters.after || undefined,
+      limit: PAGE_SIZE + 1,
+    });
+    const page = rows.slice(0, PAGE_SIZE);
+    const nextAfter = rows.length > PAGE_SIZE ? page[page.length - 1]!.id : null;
+    // htmx asks for the results alone; a full load (no JavaScript, a reload, history) gets the page.
+    if (c.req.header('hx-request') === 'true' && c.req.header('hx-target') === 'results' && c.req.header('hx-history-restore-request') !== 'true') {
+      return render(c, <DeviceResults filters={filters} rows={page} nextAfter={nextAfter} />);
+    }
+    return render(c, <DevicesPage session={c.get('session')} filters={filters} rows={page} nextAfter={nextAfter} />);
+  });
+
+  const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number } = {}) =>
+    render(c, <DevicePage session={c.get('session')} device={deps.views.get(id)} history={deps.fleet.commandHistory(id)} notice={o.notice} error={o.error} />, o.status);
+
+  app.get('/devices/:id', signedIn, (c) => devicePage(c, c.req.param('id'), { notice: NOTICES[c.req.query('queued') ?? ''] }));
+
+  /** Runs an action; its AppErrors (not enrolled, a lock already pending...) are shown on the device page. */
+  const action = (run: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>) => string) => async (c: Context<ConsoleEnv>) => {
+    const id = c.req.param('id')!;
+    deps.views.get(id);
+    const body = await c.req.parseBody();
+    try {
+      const notice = run(c, id, body);
+      return c.redirect(`/devices/${encodeURIComponent(id)}?queued=${notice}`, 303);
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      return devicePage(c, id, { error: e.message, status: e.status });
+    }
+  };
+  const by = (c: Context<ConsoleEnv>) => `admin:${c.get('session').admin.username}`;
+
+  app.post(
+    '/devices/:id/lock',
+    signedIn,
+    csrf,
+    adminOnly,
+    action((c, id, body) => {
+      const r = lockForm.safeParse({ message: field(body, 'message'), phone: field(body, 'phone') });
+      if (!r.success) throw new AppError('invalid_request', r.error.issues[0]?.message ?? 'invalid lock request');
+      const params = { ...(r.data.message ? { Message: r.data.message } : {}), ...(r.data.phone ? { PhoneNumber: r.data.phone } : {}) };
+      const uuid = deps.commands.send({ requestType: 'DeviceLock', params, enrollmentIds: [deps.commands.deviceChannel(id)], createdBy: by(c) });
+      log.info({ device: id, command: uuid, by: by(c) }, 'console: lock queued');
+      return 'lock';
+    }),
+  );
+
+  app.post(
+    '/devices/:id/refresh-inventory',
+    signedIn,
+    csrf,
+    adminOnly,
+    action((c, id) => {
+      const target = [deps.commands.deviceChannel(id)];
+      const requests: Array<[string, Record<string, unknown>]> = [
+        ['DeviceInformation', { Queries: DEVICE_QUERIES }],
+        ['SecurityInfo', {}],
+        ['InstalledApplicationList', { ManagedAppsOnly: false }],
+        ['ProfileList', {}],
+        ['CertificateList', {}],
+      ];
+      for (const [requestType, params] of requests) deps.commands.send({ requestType, params, enrollmentIds: target, createdBy: by(c) });
+      log.info({ device: id, by: by(c) }, 'console: inventory refresh queued');
+      return 'inventory';
+    }),
+  );
+
+  return app;
+}
+
+/** The console's 404: a page for browsers, whatever path they asked for outside the API and device endpoints. */
+export function notFoundPage(c: Context, admins: Admins) {
+  return render(c, <ErrorPage title="Not found" message={`There is nothing at ${c.req.path}.`} session={currentSession(c, admins)} />, 404);
+}
