@@ -1,4 +1,4 @@
-import { and, count, eq, gte, lt, or, sql } from 'drizzle-orm';
+import { and, count, eq, gt, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../store/db.ts';
 import { admins, adminSessions, adminSetupTokens, loginFailures } from './tables.ts';
 
@@ -62,10 +62,10 @@ export function createAdminRepo(db: Db) {
     recordFailure(username: string, address: string, at: number) {
       db.insert(loginFailures).values({ username, address, at }).run();
     },
-    /** Failures since `since` for this account and from this address: two index range counts. */
+    /** Failures after `since` for this account and from this address: two index range counts. */
     failuresSince(username: string, address: string, since: number) {
-      const byUser = db.select({ n: count() }).from(loginFailures).where(and(eq(loginFailures.username, username), gte(loginFailures.at, since))).get()!.n;
-      const byAddress = db.select({ n: count() }).from(loginFailures).where(and(eq(loginFailures.address, address), gte(loginFailures.at, since))).get()!.n;
+      const byUser = db.select({ n: count() }).from(loginFailures).where(and(eq(loginFailures.username, username), gt(loginFailures.at, since))).get()!.n;
+      const byAddress = db.select({ n: count() }).from(loginFailures).where(and(eq(loginFailures.address, address), gt(loginFailures.at, since))).get()!.n;
       return { byUser, byAddress };
     },
     clearFailures(username: string) {

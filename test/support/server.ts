@@ -15,7 +15,7 @@ export interface TestServer {
   proc: ChildProcess;
   logs: Array<Record<string, unknown>>;
   /** Runs `mdm <args>` on the same data dir; returns stdout, stderr and the exit status. */
-  cli(args: string[], env?: Record<string, string>): { stdout: string; stderr: string; status: number | null };
+  cli(args: string[], env?: Record<string, string>, input?: string): { stdout: string; stderr: string; status: number | null };
   /** The same without blocking this process: for commands that talk to a fake living in the test (APNs). */
   cliAsync(args: string[], env?: Record<string, string>): Promise<{ stdout: string; stderr: string; status: number | null }>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -27,8 +27,8 @@ export function tempDir(prefix = 'mdm-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [MDM_BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+export function runCli(args: string[], env: Record<string, string> = {}, input?: string) {
+  const r = spawnSync(process.execPath, [MDM_BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', input });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
@@ -78,7 +78,7 @@ export async function startServer(opts: { dataDir?: string; env?: Record<string,
     proc,
     logs,
     // The CLI speaks for the same appliance: same data dir and public URL.
-    cli: (args, extra = {}) => runCli(args, { MDM_DATA_DIR: dataDir, MDM_PUBLIC_URL: publicUrl, ...opts.env, ...extra }),
+    cli: (args, extra = {}, input) => runCli(args, { MDM_DATA_DIR: dataDir, MDM_PUBLIC_URL: publicUrl, ...opts.env, ...extra }, input),
     cliAsync: (args, extra = {}) => runCliAsync(args, { MDM_DATA_DIR: dataDir, MDM_PUBLIC_URL: publicUrl, ...opts.env, ...extra }),
     async waitForLog(pred, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;

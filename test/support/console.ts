@@ -1,0 +1,47 @@
+// A cookie-keeping client for the web console over plain fetch: signs in, reads the CSRF token
+// from the page, and posts forms with or without it.
+import assert from 'node:assert/strict';
+
+export class ConsoleClient {
+  cookie: string | null = null;
+  csrf: string | null = null;
+
+  constructor(readonly url: string) {}
+
+  async request(method: string, path: string, o: { form?: Record<string, string>; headers?: Record<string, string> } = {}) {
+    const res = await fetch(this.url + path, {
+      method,
+      redirect: 'manual',
+      headers: {
+        accept: 'text/html',
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...(o.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...o.headers,
+      },
+      body: o.form ? new URLSearchParams(o.form).toString() : undefined,
+    });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  }
+
+  get(path: string, headers?: Record<string, string>) {
+    return this.request('GET', path, { headers });
+  }
+
+  /** Posts a form; `csrf: true` adds this session's token as the hidden field does. */
+  post(path: string, form: Record<string, string> = {}, o: { csrf?: boolean; headers?: Record<string, string> } = {}) {
+    return this.request('POST', path, { form: o.csrf && this.csrf ? { ...form, _csrf: this.csrf } : form, headers: o.headers });
+  }
+
+  async login(username: string, password: string, headers: Record<string, string> = {}) {
+    const r = await this.post('/login', { username, password, next: '/' }, { headers });
+    const set = r.headers.get('set-cookie');
+    if (r.status === 303 && set) {
+      this.cookie = set.split(';')[0]!;
+      const page = await this.get('/');
+      assert.equal(page.status, 200);
+      this.csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? null;
+      assert.ok(this.csrf, 'the page carries a CSRF token');
+    }
+    return r;
+  }
+}
