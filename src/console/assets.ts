@@ -10,8 +10,9 @@ import type { Context } from 'hono';
 const FILES = {
   'console.css': 'text/css; charset=utf-8',
   'htmx.min.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 } as const;
-const SOURCES: Record<keyof typeof FILES, string> = { 'console.css': 'console.css', 'htmx.min.js': 'htmx-2.0.11.min.js' };
+const SOURCES: Record<keyof typeof FILES, string> = { 'console.css': 'console.css', 'htmx.min.js': 'htmx-2.0.11.min.js', 'favicon.svg': 'favicon.svg' };
 
 export type AssetName = keyof typeof FILES;
 

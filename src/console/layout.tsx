@@ -31,6 +31,7 @@ export function Layout(props: { title: string; session: Session | null; nav?: Na
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="htmx-config" content={HTMX_CONFIG} />
         <title>{`${props.title} · MDM console`}</title>
+        <link rel="icon" href={assetUrl('favicon.svg')} type="image/svg+xml" />
         <link rel="stylesheet" href={assetUrl('console.css')} />
         <script src={assetUrl('htmx.min.js')} defer></script>
       </head>

@@ -42,7 +42,9 @@ const PAGE_HEADERS = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: browsers then send `Origin: null` with form posts, which the origin check refuses.
+  // same-origin still keeps the setup token in a URL from reaching any other site.
+  'referrer-policy': 'same-origin',
   'x-content-type-options': 'nosniff',
 };
 

@@ -13,4 +13,4 @@ export function peer(command: string, versionArgs: string[] = ['-version']): { o
   return { ok: false, reason };
 }
 
-const PACKAGES: Record<string, string> = { scepclient: 'scep', scepserver: 'scep', openssl: 'openssl', plistutil: 'libplist-utils' };
+const PACKAGES: Record<string, string> = { scepclient: 'scep', scepserver: 'scep', openssl: 'openssl', plistutil: 'libplist-utils', chromium: 'chromium' };
