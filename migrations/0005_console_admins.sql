@@ -38,6 +38,6 @@ CREATE INDEX `apple_devices_name_lower` ON `apple_devices` (lower("device_name")
 CREATE INDEX `apple_devices_serial_lower` ON `apple_devices` (lower("serial_number"));--> statement-breakpoint
 CREATE INDEX `apple_devices_model_lower` ON `apple_devices` (lower("model"));--> statement-breakpoint
 CREATE INDEX `apple_devices_model_name_lower` ON `apple_devices` (lower("model_name"));--> statement-breakpoint
-CREATE INDEX `apple_devices_platform` ON `apple_devices` (`platform`);--> statement-breakpoint
+CREATE INDEX `apple_devices_platform` ON `apple_devices` (`platform`,`id`);--> statement-breakpoint
 CREATE INDEX `apple_enrollments_enrolled_at` ON `apple_enrollments` (`enrolled_at`);--> statement-breakpoint
 CREATE INDEX `apple_enrollments_user_email` ON `apple_enrollments` (lower("user_email"));

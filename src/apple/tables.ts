@@ -100,7 +100,8 @@ export const appleDevices = sqliteTable(
     index('apple_devices_serial_lower').on(sql`lower(${t.serialNumber})`),
     index('apple_devices_model_lower').on(sql`lower(${t.model})`),
     index('apple_devices_model_name_lower').on(sql`lower(${t.modelName})`),
-    index('apple_devices_platform').on(t.platform),
+    // (platform, id): a platform filter reads its devices already in the list's id order.
+    index('apple_devices_platform').on(t.platform, t.id),
   ],
 );
 
