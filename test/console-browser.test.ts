@@ -83,11 +83,20 @@ describe('web console in Chromium', { skip: chromiumPeer.ok ? false : chromiumPe
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${server.url}/`);
 
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Enrollment' }).click();
+    await page.getByLabel("User's email (optional)").fill('jane@example.com');
+    await page.getByLabel('Ownership').selectOption('personal');
+    await page.getByRole('button', { name: 'Create link' }).click();
+    assert.match((await page.getByLabel('Enrollment link').inputValue()), /^http:\/\/127\.0\.0\.1:8080\/enroll\/[A-Za-z0-9_-]{32}$/);
+    await shot(page, '03-enrollment-link');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Certificate authority' }).waitFor();
+
     devices.push(await enroll(), await enroll());
     const [phone, other] = devices as [AppleDevice, AppleDevice];
-    await page.reload();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
     assert.equal(await page.getByTestId('enrolled-total').textContent(), '2');
-    await shot(page, '03-dashboard');
+    await shot(page, '03-dashboard-2-devices');
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Devices' }).click();
     await page.waitForURL(/\/devices$/);

@@ -151,6 +151,39 @@ describe('web console over HTTP', () => {
     assert.match(again.text, /class="banner error"[^>]*>[^<]*DeviceLock/);
   });
 
+  test('enrollment links and settings: an admin creates a single-use link, shown once; bad input and missing CSRF change nothing', async () => {
+    const admin = root();
+    await admin.login('root', PASSWORD);
+    const links = () => sql<{ user_email: string | null; ownership: string; expires_at: number; created_at: number }>('SELECT user_email, ownership, expires_at, created_at FROM enrollment_tokens');
+    const before = links().length;
+    assert.equal((await admin.post('/enrollment', { user_email: 'jane@example.com', ownership: 'personal', ttl: '1d' })).status, 403);
+    const bad = await admin.post('/enrollment', { user_email: 'not an email', ownership: 'personal', ttl: '1d' }, { csrf: true });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /must be an email address/);
+    assert.equal((await admin.post('/enrollment', { user_email: '', ownership: 'borrowed', ttl: '1d' }, { csrf: true })).status, 400);
+    assert.equal(links().length, before, 'nothing created');
+
+    const made = await admin.post('/enrollment', { user_email: 'jane@example.com', ownership: 'personal', ttl: '1d' }, { csrf: true });
+    assert.equal(made.status, 201);
+    const link = /id="created-link"[^>]* value="(http:\/\/127\.0\.0\.1:8080\/enroll\/[A-Za-z0-9_-]+)"/.exec(made.text)?.[1];
+    assert.ok(link, 'the link is in the page');
+    const row = links().at(-1)!;
+    assert.deepEqual([row.user_email, row.ownership, row.expires_at - row.created_at], ['jane@example.com', 'personal', 86_400_000]);
+    const opened = await fetch(url + new URL(link).pathname);
+    assert.equal(opened.status, 503, 'a real link: the enrollment page answers for it (no push certificate here yet)');
+    await opened.arrayBuffer();
+    assert.match((await admin.get('/enrollment')).text, /Create link/);
+    assert.doesNotMatch((await admin.get('/enrollment')).text, /enroll\/[A-Za-z0-9_-]{20}/, 'shown only once');
+
+    const settings = await admin.get('/settings');
+    assert.equal(settings.status, 200);
+    assert.match(settings.text, /<td>root<\/td><td>admin<\/td>/);
+    assert.match(settings.text, /<td>viewer<\/td><td>read-only<\/td>/);
+    assert.match(settings.text, /None installed/);
+    const fp = runCli(['ca', 'show'], { MDM_DATA_DIR: dataDir, MDM_LOG_LEVEL: 'warn' }).stdout.match(/SHA-256 Fingerprint: (\S+)/)![1]!;
+    assert.ok(settings.text.includes(fp), 'the CA fingerprint as mdm ca show prints it');
+  });
+
   test('sign-in: cookie flags; throttled after 5 failures with a message that does not say which part was wrong', async () => {
     const c = new ConsoleClient(url);
     const ok = await c.login('root', PASSWORD);

@@ -3,10 +3,12 @@ import type { Session } from '../admins/service.ts';
 import { assetUrl } from './assets.ts';
 import { CSRF_FIELD } from './session.ts';
 
-export type NavItem = 'dashboard' | 'devices';
+export type NavItem = 'dashboard' | 'devices' | 'enrollment' | 'settings';
 const NAV: Array<[NavItem, string, string]> = [
   ['dashboard', '/', 'Dashboard'],
   ['devices', '/devices', 'Devices'],
+  ['enrollment', '/enrollment', 'Enrollment'],
+  ['settings', '/settings', 'Settings'],
 ];
 
 /**

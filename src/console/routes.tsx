@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Admins } from '../admins/service.ts';
 import type { CommandService } from '../api/command-service.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from '../api/device-service.ts';
+import type { EnrollmentLinks } from '../apple/enrollment-links.ts';
 import type { FleetQueries } from '../apple/fleet-queries.ts';
 import { DEVICE_QUERIES } from '../apple/inventory-commands.ts';
 import { AppError, isAppError } from '../errors.ts';
@@ -15,7 +16,9 @@ import { ErrorPage } from './layout.tsx';
 import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
 import { DevicePage } from './pages/device.tsx';
 import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
+import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
 import { LoginPage, SetupPage } from './pages/login.tsx';
+import { SettingsPage } from './pages/settings.tsx';
 import { clientAddress, currentSession, endSession, requireAdmin, requireCsrf, requireSession, sameOrigin, startSession, type ConsoleEnv } from './session.ts';
 
 export interface ConsoleDeps {
@@ -24,8 +27,12 @@ export interface ConsoleDeps {
   fleet: FleetQueries;
   commands: CommandService;
   push: PushCertificates;
-  /** The appliance CA's expiry (ms). */
+  links: EnrollmentLinks;
+  /** The appliance CA's expiry (ms) and SHA-256 fingerprint (hex). */
   caNotAfter: () => number;
+  caFingerprint: () => string;
+  publicUrl: string;
+  organization: string;
   trustedProxies: string[];
   log: Logger;
   now?: () => number;
@@ -245,6 +252,53 @@ export function consoleRoutes(deps: ConsoleDeps) {
       return 'inventory';
     }),
   );
+
+  const enrollmentForm = z.object({
+    user_email: z
+      .string()
+      .trim()
+      .max(254)
+      .refine((s) => s === '' || /^[^\s@]+@[^\s@]+$/.test(s), "the user's email must be an email address"),
+    ownership: z.enum(['corporate', 'personal'], { message: 'ownership must be company or personal' }),
+    ttl: z.enum(Object.keys(LINK_TTLS) as [keyof typeof LINK_TTLS], { message: 'choose how long the link stays valid' }),
+  });
+  const defaultForm: EnrollmentForm = { userEmail: '', ownership: 'corporate', ttl: '7d' };
+
+  app.get('/enrollment', signedIn, (c) => render(c, <EnrollmentPage session={c.get('session')} pushReady={deps.push.active() !== null} form={defaultForm} />));
+
+  app.post('/enrollment', signedIn, csrf, adminOnly, async (c) => {
+    const body = await c.req.parseBody();
+    const r = enrollmentForm.safeParse({ user_email: field(body, 'user_email'), ownership: field(body, 'ownership'), ttl: field(body, 'ttl') });
+    const pushReady = deps.push.active() !== null;
+    if (!r.success) {
+      const form = { ...defaultForm, userEmail: field(body, 'user_email') };
+      return render(c, <EnrollmentPage session={c.get('session')} pushReady={pushReady} form={form} error={r.error.issues[0]?.message} />, 400);
+    }
+    const userEmail = r.data.user_email || null;
+    const link = deps.links.create({ userEmail, ownership: r.data.ownership, ttlMs: LINK_TTLS[r.data.ttl] });
+    log.info({ link: link.id, by: by(c) }, 'console: enrollment link created');
+    // Shown once, here: only the link's hash is kept, so there is no page to come back to.
+    const created = { url: link.url, expiresAt: link.expiresAt, userEmail, ownership: r.data.ownership === 'personal' ? 'personal' : 'company' };
+    return render(c, <EnrollmentPage session={c.get('session')} pushReady={pushReady} form={{ userEmail: '', ownership: r.data.ownership, ttl: r.data.ttl }} created={created} />, 201);
+  });
+
+  app.get('/settings', signedIn, (c) => {
+    const push = deps.push.status();
+    const caNotAfter = deps.caNotAfter();
+    return render(
+      c,
+      <SettingsPage
+        session={c.get('session')}
+        data={{
+          publicUrl: deps.publicUrl,
+          organization: deps.organization,
+          push: push && { topic: push.topic, notAfter: push.notAfter, state: push.state, daysLeft: push.daysLeft },
+          ca: { fingerprint: deps.caFingerprint(), notAfter: caNotAfter, state: expiryOf(caNotAfter, now()).state },
+          admins: admins.list(),
+        }}
+      />,
+    );
+  });
 
   return app;
 }
