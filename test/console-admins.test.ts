@@ -89,7 +89,8 @@ describe('console admins', () => {
     await admins.create({ username: 'alice', password: PASSWORD, role: 'admin' });
     await assert.rejects(admins.login('nobody', 'x', '10.0.0.9'), { code: 'login_failed', message: 'Wrong username or password.' });
     await assert.rejects(admins.login('alice', 'wrong', '10.0.0.9'), { code: 'login_failed', message: 'Wrong username or password.' });
-    for (let i = 1; i < LOGIN_MAX_FAILURES; i++) await assert.rejects(admins.login('alice', 'wrong', `10.0.1.${i}`), { code: 'login_failed' });
+    await assert.rejects(admins.login('alice', PASSWORD + 'x'.repeat(1024), '10.0.0.9'), { code: 'login_failed' }, 'an oversized password counts as a failure');
+    for (let i = 2; i < LOGIN_MAX_FAILURES; i++) await assert.rejects(admins.login('alice', 'wrong', `10.0.1.${i}`), { code: 'login_failed' });
     await assert.rejects(admins.login('alice', PASSWORD, '10.0.2.1'), { code: 'login_throttled', status: 429 });
     await assert.rejects(admins.login('ALICE', PASSWORD, '10.0.2.2'), { code: 'login_throttled' }, 'the name is matched as stored');
     clock += LOGIN_WINDOW_MS;
