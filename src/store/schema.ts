@@ -4,3 +4,4 @@ export * from '../pki/tables.ts';
 export * from '../push/tables.ts';
 export * from '../auth/tables.ts';
 export * from '../apple/tables.ts';
+export * from '../android/tables.ts';
