@@ -144,9 +144,11 @@ export function createAndroidEnterprise(opts: AndroidOptions) {
     async completeSignup(p: { state: string; enterpriseToken: string }): Promise<EnterpriseView> {
       const signup = repo.signupUrlByState(p.state);
       if (!signup) throw new AppError('android_signup_unknown', 'this signup was not started by this appliance: start again with mdm android signup', 404);
+      const used = () => new AppError('android_signup_used', 'this signup URL has been used already: start again with mdm android signup', 409);
+      if (signup.usedAt !== null) throw used();
       const bound = repo.enterprise();
       if (bound) throw new AppError('android_enterprise_bound', `the enterprise ${bound.name} is bound already`, 409);
-      if (!repo.claimSignupUrl(signup.name, now())) throw new AppError('android_signup_used', 'this signup URL has been used already: start again with mdm android signup', 409);
+      if (!repo.claimSignupUrl(signup.name, now())) throw used();
       const enterprise = opts.pubsubTopic ? { pubsubTopic: opts.pubsubTopic, enabledNotificationTypes: [...NOTIFICATION_TYPES] } : {};
       let created;
       try {
