@@ -204,10 +204,18 @@ describe('binding the enterprise', () => {
     assert.equal((await fetch(`${server.url}/android/signup/callback?enterpriseToken=x`)).status, 400);
     assert.equal(callsOf('enterprises.create').length, 0, 'nothing sent to Google for refused callbacks');
 
+    // The enterprise token works once, so a 5xx after enterprises.create is not retried: the
+    // admin is told, and the signup URL stays usable.
+    fake.fail(500, 1);
+    const failed = await fetch(callback);
+    assert.equal(failed.status, 503);
+    assert.match(await failed.text(), /Google refused enterprises\.create: 500 INTERNAL: Internal error encountered\. \(google_internal\)/);
+    assert.deepEqual(callsOf('enterprises.create').map((c) => c.status), [500]);
+
     const ok = await fetch(callback);
     const text = await ok.text();
     assert.equal(ok.status, 201, text);
-    const [create] = callsOf('enterprises.create');
+    const [, create] = callsOf('enterprises.create');
     assert.ok(create);
     assert.equal(create.status, 200);
     const name = (create.answer as { name: string }).name;
@@ -222,7 +230,7 @@ describe('binding the enterprise', () => {
     const replay = await fetch(callback);
     assert.equal(replay.status, 409);
     assert.match(await replay.text(), /android_signup_used/);
-    assert.equal(callsOf('enterprises.create').length, 1);
+    assert.equal(callsOf('enterprises.create').length, 2);
   });
 
   test('the bound enterprise is shown by the API and the CLI; a second signup is refused', async () => {
@@ -317,6 +325,7 @@ describe('policies', () => {
 
   test('429 RESOURCE_EXHAUSTED: backs off and succeeds', async () => {
     const before = callsOf('enterprises.policies.patch').length;
+    const issued = fake.tokensIssued;
     fake.fail(429, 2);
     const r = await api('PUT', '/android/policies/default', policy);
     assert.equal(r.status, 200, JSON.stringify(r.json));
@@ -325,6 +334,7 @@ describe('policies', () => {
     assert.deepEqual(patches.map((c) => c.status), [429, 429, 200]);
     assert.equal((patches[0]!.answer as { error: { status: string } }).error.status, 'RESOURCE_EXHAUSTED');
     await server.waitForLog((l) => l.msg === 'Google quota exhausted (429): backing off' && l.retry === 2);
+    assert.equal(fake.tokensIssued, issued, 'the cached access token was used throughout');
   });
 
   test('5xx: retried a bounded number of times, then Google\'s status and message are reported', async () => {
