@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Sealer } from '../secrets/seal.ts';
-import { createAmapiClient, type AmapiClient } from './amapi/client.ts';
+import { createAmapiClient, type AmapiClient, type EnterpriseAnswer } from './amapi/client.ts';
 import type { Policy } from './amapi/schemas.generated.ts';
 import { parseServiceAccountKey, type ServiceAccountKey } from './amapi/service-account.ts';
 import type { AndroidRepo, EnterpriseRow, PolicyRow, ServiceAccountRow } from './repo.ts';
@@ -150,7 +150,7 @@ export function createAndroidEnterprise(opts: AndroidOptions) {
       if (bound) throw new AppError('android_enterprise_bound', `the enterprise ${bound.name} is bound already`, 409);
       if (!repo.claimSignupUrl(signup.name, now())) throw used();
       const enterprise = opts.pubsubTopic ? { pubsubTopic: opts.pubsubTopic, enabledNotificationTypes: [...NOTIFICATION_TYPES] } : {};
-      let created;
+      let created: EnterpriseAnswer;
       try {
         created = await client.createEnterprise({ projectId: signup.projectId, signupUrlName: signup.name, enterpriseToken: p.enterpriseToken, enterprise });
       } catch (e) {
@@ -165,7 +165,15 @@ export function createAndroidEnterprise(opts: AndroidOptions) {
         notificationTypes: JSON.stringify(opts.pubsubTopic ? NOTIFICATION_TYPES : []),
         createdAt: now(),
       };
-      repo.insertEnterprise(row);
+      // Another signup URL's callback may have bound one meanwhile: one enterprise stays bound.
+      repo.transaction(() => {
+        const other = repo.enterprise();
+        if (other) {
+          log.error({ enterprise: row.name, bound: other.name }, 'Google created an enterprise while another was bound: it is not bound here; delete it in the Google Admin console');
+          throw new AppError('android_enterprise_bound', `the enterprise ${other.name} was bound meanwhile; ${row.name} was created at Google but not bound`, 409);
+        }
+        repo.insertEnterprise(row);
+      });
       log.info({ enterprise: row.name, projectId: row.projectId, pubsubTopic: row.pubsubTopic }, 'bound the Android enterprise');
       return enterpriseView(row);
     },
