@@ -16,6 +16,9 @@ import { apnsEndpoint } from './push/apns/endpoint.ts';
 import { expiryOf } from './push/expiry.ts';
 import type { PushCertificate, VendorCertificate } from './push/service.ts';
 import { certificatesIn, type VendorSource } from './push/vendor.ts';
+import { describeIssue } from './android/amapi/issues.ts';
+import { Policy } from './android/amapi/schemas.generated.ts';
+import type { EnterpriseView } from './android/service.ts';
 
 const USAGE = `usage: mdm <command> [options]
 
@@ -42,6 +45,17 @@ const USAGE = `usage: mdm <command> [options]
                                  --key, the key of the CSR it was issued for; --force accepts a new topic
   push show                      the active push certificate: topic, expiry, days left, state
   push send ENROLLMENT-ID        push one channel now (device UDID, UDID:user or EnrollmentID) and print APNs's answer
+  android key import --file KEY.json
+                                 import the Google Cloud service-account key (sealed here; shows its email and project)
+  android key show               the service account: email, project
+  android signup                 print the Google signup URL that binds an Android enterprise; open it as the admin
+  android enterprise show        the bound enterprise
+  android enterprise unbind      delete the enterprise at Google (its devices are unenrolled) and here
+  android policy list            Android policies: name, version
+  android policy show NAME       a policy as Google returned it (JSON)
+  android policy put NAME --file POLICY.json
+                                 create or replace a policy (Google's Policy JSON) and print its version
+  android policy delete NAME     delete a policy at Google and here
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
   admin create --username NAME --password-stdin [--role admin|read-only]
@@ -147,6 +161,8 @@ async function main(argv: string[]): Promise<number | null> {
     }
     case 'push':
       return sub === 'send' ? await pushSend(rest) : pushCommand(sub, rest);
+    case 'android':
+      return androidCommand(sub, rest);
     case 'enroll': {
       if (sub !== 'create') throw new UsageError(`unknown command: enroll ${sub ?? ''}`);
       const { values } = parse(rest, { user: { type: 'string' }, ownership: { type: 'string' }, ttl: { type: 'string' } });
@@ -242,6 +258,18 @@ async function main(argv: string[]): Promise<number | null> {
       return 2;
     default:
       throw new UsageError(`unknown command: ${cmd}`);
+  }
+}
+
+/** The same for commands that wait on the network (Google); closed when they finish or fail. */
+async function withApplianceAsync<T>(values: Record<string, unknown>, fn: (app: ReturnType<typeof compose>) => Promise<T>): Promise<T> {
+  const cfg = config(values);
+  const app = compose(cfg, createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel, 2));
+  try {
+    return await fn(app);
+  } finally {
+    app.android.close();
+    app.store.close();
   }
 }
 
@@ -408,6 +436,85 @@ function pushCommand(sub: string | undefined, rest: string[]): number {
     return 0;
   }
   throw new UsageError(`unknown command: push ${sub ?? ''}`);
+}
+
+async function androidCommand(sub: string | undefined, rest: string[]): Promise<number> {
+  const { values, positionals } = parse(rest, { file: { type: 'string' } });
+  const [action, name, ...extra] = positionals;
+  const enterpriseText = (e: EnterpriseView) =>
+    `name: ${e.name}\nproject: ${e.projectId}\n${e.displayName ? `display name: ${e.displayName}\n` : ''}` +
+    `pubsub topic: ${e.pubsubTopic ?? '-'}\nbound: ${new Date(e.createdAt).toISOString()}\n`;
+  const needFile = () => {
+    if (values.file === undefined) throw new UsageError(`android ${sub} ${action} needs --file FILE`);
+    return readFlagFile('file', values.file as string).toString('utf8');
+  };
+  const noMore = (n: number) => {
+    if (positionals.length > n) throw new UsageError(`unexpected argument: ${positionals[n]}`);
+  };
+
+  if (sub === 'key' && action === 'import') {
+    noMore(1);
+    const text = needFile();
+    const account = withAppliance(values, (app) => app.android.importKey(text));
+    process.stdout.write(`client_email: ${account.clientEmail}\nproject_id: ${account.projectId}\n`);
+    return 0;
+  }
+  if (sub === 'key' && action === 'show') {
+    noMore(1);
+    const account = withAppliance(values, (app) => app.android.serviceAccount());
+    process.stdout.write(account ? `client_email: ${account.clientEmail}\nproject_id: ${account.projectId}\nimported: ${new Date(account.importedAt).toISOString()}\n` : 'no service-account key\n');
+    return 0;
+  }
+  if (sub === 'signup' && action === undefined) {
+    const signup = await withApplianceAsync(values, (app) => app.android.createSignupUrl());
+    // stdout is the URL alone; the way on goes to stderr.
+    process.stdout.write(signup.url + '\n');
+    process.stderr.write('open this URL as the organisation\'s admin; Google sends the browser back to this appliance, which binds the enterprise\n');
+    return 0;
+  }
+  if (sub === 'enterprise' && (action === 'show' || action === 'unbind')) {
+    noMore(1);
+    if (action === 'show') {
+      const e = withAppliance(values, (app) => app.android.enterprise());
+      process.stdout.write(e ? enterpriseText(e) : 'no enterprise is bound\n');
+      return 0;
+    }
+    const e = await withApplianceAsync(values, (app) => app.android.unbind());
+    process.stdout.write(`unbound ${e.name}\n`);
+    return 0;
+  }
+  if (sub === 'policy') {
+    if (action === 'list') {
+      noMore(1);
+      for (const p of withAppliance(values, (app) => app.android.policies())) process.stdout.write(`${p.id}\t${p.version}\t${new Date(p.updatedAt).toISOString()}\n`);
+      return 0;
+    }
+    if (!name || extra.length) throw new UsageError(`android policy ${action ?? ''} needs one NAME`);
+    if (action === 'show') {
+      process.stdout.write(JSON.stringify(withAppliance(values, (app) => app.android.policy(name)).policy, null, 2) + '\n');
+      return 0;
+    }
+    if (action === 'put') {
+      const text = needFile();
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        throw new UsageError(`--file ${values.file as string} is not JSON`);
+      }
+      const parsed = Policy.safeParse(raw);
+      if (!parsed.success) throw new AppError('android_policy_invalid', describeIssue(parsed.error, 'policy'));
+      const p = await withApplianceAsync(values, (app) => app.android.putPolicy(name, parsed.data));
+      process.stdout.write(`${p.name}\tversion ${p.version}\n`);
+      return 0;
+    }
+    if (action === 'delete') {
+      const p = await withApplianceAsync(values, (app) => app.android.deletePolicy(name));
+      process.stdout.write(`deleted ${p.name}\n`);
+      return 0;
+    }
+  }
+  throw new UsageError(`unknown command: android ${[sub, action].filter(Boolean).join(' ')}`);
 }
 
 main(process.argv.slice(2)).then(

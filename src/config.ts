@@ -100,6 +100,21 @@ const settings = {
   pushRetryAfter: { env: 'MDM_PUSH_RETRY_AFTER', flag: 'push-retry-after', schema: duration('15m') },
   apnsSandbox: { env: 'MDM_APNS_SANDBOX', flag: 'apns-sandbox', schema: bool.default(false) },
   apnsCa: { env: 'MDM_APNS_CA', flag: 'apns-ca', schema: z.string().refine(readable, 'file not readable').optional() },
+  amapiUrl: {
+    env: 'MDM_AMAPI_URL',
+    flag: 'amapi-url',
+    schema: z.string().refine(apiBaseUrl, 'must be an http(s):// base URL such as https://androidmanagement.googleapis.com/, without a query or fragment').default('https://androidmanagement.googleapis.com/'),
+  },
+  pubsubUrl: {
+    env: 'MDM_PUBSUB_URL',
+    flag: 'pubsub-url',
+    schema: z.string().refine(apiBaseUrl, 'must be an http(s):// base URL such as https://pubsub.googleapis.com/, without a query or fragment').default('https://pubsub.googleapis.com/'),
+  },
+  androidPubsubTopic: {
+    env: 'MDM_ANDROID_PUBSUB_TOPIC',
+    flag: 'android-pubsub-topic',
+    schema: z.string().regex(/^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/, 'must be a Pub/Sub topic name: projects/PROJECT/topics/TOPIC').optional(),
+  },
 } as const;
 
 type Settings = typeof settings;
@@ -132,6 +147,11 @@ export interface Config {
   pushRetryAfter: number;
   /** APNs's base URL (production, sandbox or a test server) and a PEM file of extra trust roots for it. */
   apns: { url: string; caFile: string | null };
+  /**
+   * Google's Android Management API and Pub/Sub base URLs (always ending in /): Google's, an EMM
+   * provider's proxy, or a test server. The topic, when set, is given to enterprises at signup.
+   */
+  android: { amapiUrl: string; pubsubUrl: string; pubsubTopic: string | null };
 }
 
 export class ConfigError extends Error {
@@ -153,6 +173,13 @@ function httpsBaseUrl(s: string): boolean {
   if (!URL.canParse(s)) return false;
   const u = new URL(s);
   return u.protocol === 'https:' && u.pathname === '/' && !u.search && !u.hash;
+}
+
+/** http: is allowed besides https: for a provider's proxy on loopback and for tests; a path prefix is kept. */
+function apiBaseUrl(s: string): boolean {
+  if (!URL.canParse(s)) return false;
+  const u = new URL(s);
+  return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash && !u.username && !u.password;
 }
 
 /** The flags `mdm serve` accepts, for util.parseArgs. */
@@ -201,6 +228,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     apns: {
       url: (p.apnsUrl ?? (p.apnsSandbox ? 'https://api.sandbox.push.apple.com' : 'https://api.push.apple.com')).replace(/\/+$/, ''),
       caFile: p.apnsCa ?? null,
+    },
+    android: {
+      amapiUrl: p.amapiUrl.replace(/\/*$/, '/'),
+      pubsubUrl: p.pubsubUrl.replace(/\/*$/, '/'),
+      pubsubTopic: p.androidPubsubTopic ?? null,
     },
   };
 }

@@ -40,6 +40,9 @@ import { createPushCertificates } from './push/service.ts';
 import { loadMasterKey } from './secrets/master-key.ts';
 import { createSealer } from './secrets/seal.ts';
 import { openStore } from './store/db.ts';
+import { createAndroidRepo } from './android/repo.ts';
+import { androidRoutes } from './android/routes.ts';
+import { createAndroidEnterprise } from './android/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
 export function compose(config: Config, log: Logger) {
@@ -54,7 +57,16 @@ export function compose(config: Config, log: Logger) {
   const links = createEnrollmentLinks({ repo: appleRepo, challenges, publicUrl: config.publicUrl, log: log.child({ mod: 'enroll' }) });
   const apiTokens = createApiTokens({ repo: createAuthRepo(store.db), log: log.child({ mod: 'api' }) });
   const admins = createAdmins({ repo: createAdminRepo(store.db), log: log.child({ mod: 'admins' }), publicUrl: config.publicUrl });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins };
+  // No connection is opened until a call is made: CLI commands compose this too.
+  const android = createAndroidEnterprise({
+    repo: createAndroidRepo(store.db),
+    sealer,
+    log: log.child({ mod: 'android' }),
+    publicUrl: config.publicUrl,
+    amapiUrl: config.android.amapiUrl,
+    pubsubTopic: config.android.pubsubTopic,
+  });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -118,7 +130,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/cgi-bin/pkiclient.exe', scepApp],
       ['/pki', pkiRoutes(ca)],
       ['/enroll', enroll],
-      ['/api/v1', apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue, push: appliance.push, pushes })],
+      ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
+      [
+        '/api/v1',
+        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android }),
+      ],
       [
         '/',
         consoleRoutes({
@@ -175,6 +191,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   } catch (e) {
     for (const s of servers) s.close();
     stopWatchingPush();
+    appliance.android.close();
     await apns.close();
     await operations.close();
     store.close();
@@ -254,6 +271,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           ),
         );
         stopWatchingPush();
+        appliance.android.close();
         await pushes.close();
         await apns.close();
         await operations.close();

@@ -209,6 +209,23 @@ describe('pushing Apple devices through APNs', () => {
     assert.equal(notReady.json.error.code, 'push_not_ready');
   });
 
+  test('a removed device is pushed once more, so that it calls and hears it is not recognized', async () => {
+    const d = await enroll();
+    await sleep(400);
+    const before = pushesTo(d).length;
+    const removed = await api('DELETE', `/devices/${d.udid}`);
+    assert.equal(removed.status, 200);
+    assert.equal(removed.json.status, 'removed');
+    await until('the farewell push', () => pushesTo(d).length > before);
+    assert.equal(pushesTo(d).at(-1)!.magic, d.pushMagic);
+    const told = await d.report('Idle');
+    assert.equal(told.status, 403);
+    // Removed, it is no longer pushed for anything: not by the sweep, not by commands (refused anyway).
+    const after = apns.requests(hex(d));
+    await sleep(2_600);
+    assert.equal(apns.requests(hex(d)), after);
+  });
+
   test('a renewed push certificate (same topic) is used from the next push on, without a restart', async () => {
     const d = await enroll();
     const old = pushesTo(d).at(-1)?.certFingerprint;

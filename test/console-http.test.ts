@@ -16,7 +16,8 @@ import { runCli, startServer, tempDir } from './support/server.ts';
 const CHALLENGE = 'console-test-challenge';
 const PASSWORD = 'a long enough password';
 /** Reached without a session or token by design: sign-in, setup, static files, health, and the devices' own endpoints. */
-const PUBLIC = /^\/(login|setup|assets\/[^/]+|healthz|mdm|scep|cgi-bin\/pkiclient\.exe|pki|enroll)(\/|$)/;
+// Google's signup page returns the admin's browser to the callback: no session there; a one-time `state` guards it.
+const PUBLIC = /^\/(login|setup|assets\/[^/]+|healthz|mdm|scep|cgi-bin\/pkiclient\.exe|pki|enroll|android\/signup\/callback)(\/|$)/;
 
 describe('web console over HTTP', () => {
   let server: RunningServer;
@@ -62,7 +63,7 @@ describe('web console over HTTP', () => {
     await server?.close();
   });
 
-  test('every route but sign-in, setup, static files, /healthz and the device endpoints refuses a request without a session or token', async () => {
+  test('every route but sign-in, setup, static files, /healthz, the device endpoints and the Android signup callback refuses a request without a session or token', async () => {
     const routes = [...new Map(server.app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, r])).values()];
     const guarded = routes.filter((r) => !PUBLIC.test(r.path));
     const names = guarded.map((r) => `${r.method} ${r.path}`);

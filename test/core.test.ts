@@ -99,6 +99,9 @@ describe('configuration and lifecycle', () => {
       [['serve'], { MDM_LOG_LEVEL: 'loud' }, /MDM_LOG_LEVEL/],
       [['serve'], { MDM_TLS_CERT: '/nonexistent.pem' }, /MDM_TLS_CERT/],
       [['serve'], { MDM_MASTER_KEY: 'short' }, /MDM_MASTER_KEY: must be 32 bytes/],
+      [['serve'], { MDM_AMAPI_URL: 'ftp://androidmanagement.googleapis.com/' }, /MDM_AMAPI_URL \(--amapi-url\): must be an http\(s\):\/\/ base URL/],
+      [['serve', '--pubsub-url', 'https://pubsub.googleapis.com/?x=1'], {}, /MDM_PUBSUB_URL \(--pubsub-url\)/],
+      [['serve'], { MDM_ANDROID_PUBSUB_TOPIC: 'android-events' }, /MDM_ANDROID_PUBSUB_TOPIC \(--android-pubsub-topic\): must be a Pub\/Sub topic name/],
     ];
     for (const [args, env, re] of cases) {
       const r = runCli(args, { MDM_DATA_DIR: dataDir, ...env });

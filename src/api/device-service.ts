@@ -34,7 +34,7 @@ export function createDeviceViews(repo: AppleRepo, now: () => number = Date.now)
     remove(id: string) {
       if (!repo.device(id)) throw new AppError('device_not_found', `no device ${id}`, 404);
       const r = repo.removeDevice(id, now());
-      return { id, status: 'removed' as const, enrollments: r.enrollments, cancelled_commands: r.cancelled };
+      return { id, status: 'removed' as const, enrollments: r.enrollments, cancelled_commands: r.cancelled, channels: r.ids };
     },
 
     /** One page, and the last id on it when another page may follow. */

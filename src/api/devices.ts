@@ -59,7 +59,12 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes) {
     });
   });
 
-  app.delete('/devices/:id', (c) => c.json(views.remove(parseWith(deviceId, c.req.param('id'), 'id'))));
+  app.delete('/devices/:id', (c) => {
+    const removed = views.remove(parseWith(deviceId, c.req.param('id'), 'id'));
+    void pushes.tellRemoved(removed.channels);
+    const { channels: _, ...shown } = removed;
+    return c.json(shown);
+  });
 
   return app;
 }

@@ -52,9 +52,9 @@ export function createDevicePushes(o: DevicePushesOptions) {
   let timer: NodeJS.Timeout | null = null;
   const rounds = new Set<Promise<PushRound>>();
 
-  async function push(ids: string[]): Promise<PushRound> {
+  async function push(ids: string[], status: 'enrolled' | 'removed' = 'enrolled'): Promise<PushRound> {
     const targets: PushTarget[] = [];
-    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) targets.push(...repo.pushTargets(ids.slice(i, i + LOOKUP_CHUNK)));
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) targets.push(...repo.pushTargets(ids.slice(i, i + LOOKUP_CHUNK), status));
     const round: PushRound = { asked: ids.length, pushed: targets.length, ok: 0, failed: 0, blocked: 0 };
     let outcomes: Array<ReturnType<typeof outcomeOf>> = [];
     for await (const { push: p, result } of apns.pushMany(targets)) {
@@ -105,6 +105,19 @@ export function createDevicePushes(o: DevicePushesOptions) {
     },
 
     flush,
+
+    /**
+     * Pushes channels an admin just removed, so that they call at once and are told to unenroll
+     * (403 com.apple.unrecognized.device) instead of at their next check-in, whenever that is.
+     */
+    tellRemoved(ids: string[]): Promise<PushRound> {
+      return track(
+        push(ids, 'removed').catch((e: unknown) => {
+          log.error({ err: e, channels: ids.length }, 'APNs push to removed devices failed');
+          return { asked: ids.length, pushed: 0, ok: 0, failed: ids.length, blocked: 0 };
+        }),
+      );
+    },
 
     /**
      * Pushes one channel now, whatever its last result, and records APNs's answer. AppError

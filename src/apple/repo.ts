@@ -43,9 +43,9 @@ export function createAppleRepo(db: Db) {
      JOIN apple_commands c ON c.uuid = h.command_uuid
      ORDER BY h.priority DESC, h.queued_at, h.rank LIMIT 1`,
   );
-  const pushTargets = db.$client.prepare<[string], PushTarget>(
+  const pushTargets = db.$client.prepare<[string, string], PushTarget>(
     `SELECT id, push_token AS token, push_magic AS pushMagic FROM apple_enrollments
-     WHERE id IN (SELECT value FROM json_each(?)) AND status = 'enrolled' AND push_token IS NOT NULL AND push_magic IS NOT NULL AND push_blocked IS NULL`,
+     WHERE id IN (SELECT value FROM json_each(?)) AND status = ? AND push_token IS NOT NULL AND push_magic IS NOT NULL AND push_blocked IS NULL`,
   );
   const pushTargetById = db.$client.prepare<[string], { id: string; status: string; token: string | null; pushMagic: string | null; pushBlocked: string | null }>(
     'SELECT id, status, push_token AS token, push_magic AS pushMagic, push_blocked AS pushBlocked FROM apple_enrollments WHERE id = ?',
@@ -158,9 +158,12 @@ export function createAppleRepo(db: Db) {
     report(enrollmentId: string, uuid: string, status: TargetStatus, plist: Buffer, result: unknown, now: number): string | undefined {
       return report.get({ id: enrollmentId, uuid, status, plist, result: JSON.stringify(result ?? null), now })?.requestType;
     },
-    /** Channels among `ids` a push can reach: enrolled, with a token and PushMagic, not blocked by a permanent refusal. */
-    pushTargets(ids: string[]): PushTarget[] {
-      return pushTargets.all(JSON.stringify(ids));
+    /**
+     * Channels among `ids` a push can reach: enrolled (or, to tell them, removed), with a token and
+     * PushMagic, not blocked by a permanent refusal.
+     */
+    pushTargets(ids: string[], status: 'enrolled' | 'removed' = 'enrolled'): PushTarget[] {
+      return pushTargets.all(JSON.stringify(ids), status);
     },
     /** One channel's push details whatever its state, for an admin's push-now. */
     pushTarget(id: string) {
@@ -184,13 +187,14 @@ export function createAppleRepo(db: Db) {
       return silentSince.all({ before, limit });
     },
     /** Every channel of a device marked removed and its unanswered commands cancelled; the enrollments touched. */
-    removeDevice(deviceId: string, now: number): { enrollments: number; cancelled: number } {
+    removeDevice(deviceId: string, now: number): { enrollments: number; cancelled: number; ids: string[] } {
       return db.transaction(
         () => {
           const ids = db.select({ id: appleEnrollments.id }).from(appleEnrollments).where(eq(appleEnrollments.deviceId, deviceId)).all().map((r) => r.id);
-          if (!ids.length) return { enrollments: 0, cancelled: 0 };
+          if (!ids.length) return { enrollments: 0, cancelled: 0, ids };
           db.update(appleEnrollments)
-            .set({ status: 'removed', unenrolledAt: now, pushToken: null, pushMagic: null })
+            // The push token stays: one last push makes the device call and hear it is removed.
+            .set({ status: 'removed', unenrolledAt: now })
             .where(and(eq(appleEnrollments.deviceId, deviceId), ne(appleEnrollments.status, 'removed')))
             .run();
           const cancelled = db
@@ -198,7 +202,7 @@ export function createAppleRepo(db: Db) {
             .set({ status: 'cancelled', updatedAt: now })
             .where(and(inArray(appleCommandTargets.enrollmentId, ids), inArray(appleCommandTargets.status, ACTIVE)))
             .run().changes;
-          return { enrollments: ids.length, cancelled };
+          return { enrollments: ids.length, cancelled, ids };
         },
         { behavior: 'immediate' },
       );

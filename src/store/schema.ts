@@ -5,3 +5,4 @@ export * from '../push/tables.ts';
 export * from '../auth/tables.ts';
 export * from '../apple/tables.ts';
 export * from '../admins/tables.ts';
+export * from '../android/tables.ts';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { derSequence, tlv } from '../../src/pki/der.ts';
 import {
@@ -96,6 +96,7 @@ export interface FakeApns {
 }
 
 interface Connection extends FakeConnection {
+  topicValid: boolean;
   open: number;
   port: number;
   goneAway: boolean;
@@ -104,7 +105,38 @@ interface Connection extends FakeConnection {
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const TOPIC = /^[A-Za-z0-9.\-_]+$/;
+const HEX = /^[0-9a-fA-F]+$/;
+const DIGITS = /^\d+$/;
+const DEVICE_PATH = '/3/device/';
 const MAX_PAYLOAD = 4096;
+const EMPTY = Buffer.alloc(0);
+const ignore = () => {};
+
+// apns-ids unique per process without a random UUID each: a random prefix and a counter.
+const idPrefix = crypto.randomUUID().toUpperCase().slice(0, 24);
+let idSeq = 0;
+const newApnsId = () => idPrefix + (++idSeq).toString(16).toUpperCase().padStart(12, '0');
+
+/** A push as recorded: its headers are copied out only when a test looks at them. */
+class Recorded implements RecordedPush {
+  constructor(
+    readonly token: string,
+    readonly topic: string,
+    readonly magic: string,
+    private readonly raw: IncomingHttpHeaders,
+    readonly apnsId: string,
+    readonly at: number,
+    readonly connection: number,
+    readonly streamId: number,
+    readonly certFingerprint: string,
+  ) {}
+
+  get headers(): Record<string, string> {
+    const recorded: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.raw)) if (!k.startsWith(':') && v !== undefined) recorded[k] = String(v);
+    return recorded;
+  }
+}
 
 let serverCert: { certPem: string; keyPem: string } | undefined;
 
@@ -213,9 +245,17 @@ export async function startFakeApns(opts: FakeApnsOptions): Promise<FakeApns> {
   let maxOpen = 0;
   let validPushes = 0;
   let goawaySent = false;
+  // requestSeen() calls waiting: without any, no event name is built per request.
+  let watched = 0;
 
   // The raw sockets, by client port: the session's socket is a proxy that refuses destroy().
   const rawSockets = new Map<number, TLSSocket>();
+  // Every TCP connection, handshake done or not: close() must not wait on one a session never covered.
+  const tcpSockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    tcpSockets.add(socket);
+    socket.once('close', () => tcpSockets.delete(socket));
+  });
   server.on('secureConnection', (socket: TLSSocket) => {
     const port = socket.remotePort!;
     rawSockets.set(port, socket);
@@ -246,6 +286,7 @@ export async function startFakeApns(opts: FakeApnsOptions): Promise<FakeApns> {
       id: connections.length + 1,
       certFingerprint: cert?.fingerprint256 ?? '',
       topic,
+      topicValid: topic !== undefined && TOPIC.test(topic),
       maxConcurrent: 0,
       open: 0,
       goneAway: false,
@@ -266,52 +307,63 @@ export async function startFakeApns(opts: FakeApnsOptions): Promise<FakeApns> {
     }
     conn.open++;
     open++;
-    conn.maxConcurrent = Math.max(conn.maxConcurrent, conn.open);
-    maxOpen = Math.max(maxOpen, open);
+    if (conn.open > conn.maxConcurrent) conn.maxConcurrent = conn.open;
+    if (open > maxOpen) maxOpen = open;
     stream.on('close', () => {
       conn.open--;
       open--;
       // As APNs does, a connection that sent GOAWAY ends once its last stream is answered.
       if (conn.goneAway && conn.open === 0) rawSockets.get(conn.port)?.destroy();
     });
-    stream.on('error', () => {});
-    const chunks: Buffer[] = [];
+    stream.on('error', ignore);
+    // A payload nearly always comes in one DATA frame: no array or concatenation for it.
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
     let size = 0;
     stream.on('data', (c: Buffer) => {
+      if (size <= MAX_PAYLOAD) {
+        if (first === undefined) first = c;
+        else (more ??= [first]).push(c);
+      }
       size += c.length;
-      if (size <= MAX_PAYLOAD + 1) chunks.push(c);
     });
     stream.on('end', () => {
-      void answer(stream, headers, Buffer.concat(chunks), size, conn).catch(() => {
+      const body = more ? Buffer.concat(more) : (first ?? EMPTY);
+      try {
+        answer(stream, headers, body, size, conn);
+      } catch {
         if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-      });
+      }
     });
   });
 
   function reply(stream: ServerHttp2Stream, status: number, reason: string, extra: Record<string, unknown> = {}): void {
     if (stream.destroyed || stream.closed) return;
-    stream.respond({ ':status': status, 'apns-id': crypto.randomUUID().toUpperCase(), 'content-type': 'application/json' });
+    stream.respond({ ':status': status, 'apns-id': newApnsId(), 'content-type': 'application/json' });
     stream.end(JSON.stringify({ reason, ...extra }));
   }
 
   /** Apple's checks of one request; the status and reason when it fails one. */
   function check(headers: IncomingHttpHeaders, body: Buffer, size: number, conn: Connection): [number, string] | { token: string; magic: string } {
     if (headers[':method'] !== 'POST') return [405, 'MethodNotAllowed'];
-    const m = /^\/3\/device\/(.*)$/.exec(headers[':path'] ?? '');
-    if (!m) return [404, 'BadPath'];
-    const token = m[1]!;
+    const path = headers[':path'];
+    if (typeof path !== 'string' || !path.startsWith(DEVICE_PATH)) return [404, 'BadPath'];
+    const token = path.slice(DEVICE_PATH.length);
     if (token === '') return [400, 'MissingDeviceToken'];
-    if (!/^[0-9a-fA-F]+$/.test(token)) return [400, 'BadDeviceToken'];
+    if (!HEX.test(token)) return [400, 'BadDeviceToken'];
     const topic = headers['apns-topic'];
-    // Apple would fall back to the certificate's topic; the fake insists, since the client must name it.
-    if (topic === undefined || topic === '') return [400, 'MissingTopic'];
-    if (typeof topic !== 'string' || !TOPIC.test(topic)) return [400, 'BadTopic'];
-    if (topic !== conn.topic) return [400, 'TopicDisallowed'];
+    // The connection's own topic was validated once, when it connected.
+    if (topic !== conn.topic || !conn.topicValid) {
+      // Apple would fall back to the certificate's topic; the fake insists, since the client must name it.
+      if (topic === undefined || topic === '') return [400, 'MissingTopic'];
+      if (typeof topic !== 'string' || !TOPIC.test(topic)) return [400, 'BadTopic'];
+      if (topic !== conn.topic) return [400, 'TopicDisallowed'];
+    }
     if (headers['apns-push-type'] !== 'mdm') return [400, 'InvalidPushType'];
     const priority = headers['apns-priority'];
-    if (priority !== undefined && !['5', '10'].includes(String(priority))) return [400, 'BadPriority'];
+    if (priority !== undefined && priority !== '10' && priority !== '5') return [400, 'BadPriority'];
     const expiration = headers['apns-expiration'];
-    if (expiration !== undefined && !/^\d+$/.test(String(expiration))) return [400, 'BadExpirationDate'];
+    if (expiration !== undefined && !DIGITS.test(String(expiration))) return [400, 'BadExpirationDate'];
     const id = headers['apns-id'];
     if (id !== undefined && !UUID.test(String(id))) return [400, 'BadMessageId'];
     if (size > MAX_PAYLOAD) return [413, 'PayloadTooLarge'];
@@ -324,13 +376,15 @@ export async function startFakeApns(opts: FakeApnsOptions): Promise<FakeApns> {
       return [400, 'PayloadEmpty'];
     }
     if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return [400, 'PayloadEmpty'];
-    const keys = Object.keys(payload);
+    let keys = 0;
+    for (const _ in payload) keys++;
     const magic = (payload as Record<string, unknown>).mdm;
-    if (keys.length !== 1 || typeof magic !== 'string' || magic === '') return [400, 'PayloadEmpty'];
+    if (keys !== 1 || typeof magic !== 'string' || magic === '') return [400, 'PayloadEmpty'];
     return { token, magic };
   }
 
-  async function answer(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: Buffer, size: number, conn: Connection): Promise<void> {
+  // Synchronous unless a rule or option makes the answer wait: a promise per push is measurable at 100,000 of them.
+  function answer(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: Buffer, size: number, conn: Connection): void {
     const checked = check(headers, body, size, conn);
     if (Array.isArray(checked)) {
       reply(stream, checked[0], checked[1]);
@@ -338,18 +392,35 @@ export async function startFakeApns(opts: FakeApnsOptions): Promise<FakeApns> {
     }
     const { token, magic } = checked;
     requestCounts.set(token, (requestCounts.get(token) ?? 0) + 1);
-    events.emit(`request:${token}`);
-    const session = stream.session as ServerHttp2Session;
+    if (watched > 0) events.emit(`request:${token}`);
     validPushes++;
     if (opts.goawayAfter !== undefined && !goawaySent && validPushes >= opts.goawayAfter) {
       goawaySent = true;
       conn.goneAway = true;
-      session.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id, Buffer.from(JSON.stringify({ reason: 'Shutdown' })));
+      (stream.session as ServerHttp2Session).goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id, Buffer.from(JSON.stringify({ reason: 'Shutdown' })));
     }
-    const rule = rules.get(token);
+    const rule = rules.size > 0 ? rules.get(token) : undefined;
     const active = rule && (rule.times === undefined || rule.used < rule.times) ? rule : undefined;
     if (active) active.used++;
     const delay = active?.delayMs ?? opts.delayMs ?? 0;
+    if (delay > 0 || active?.hold || active?.drop || active?.status !== undefined) {
+      void answerLater(stream, headers, token, magic, conn, active, delay).catch(() => {
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      });
+      return;
+    }
+    accept(stream, headers, token, magic, conn);
+  }
+
+  async function answerLater(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    token: string,
+    magic: string,
+    conn: Connection,
+    active: TokenRule | undefined,
+    delay: number,
+  ): Promise<void> {
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     if (active?.hold) await active.hold;
     if (active?.drop) {
@@ -360,24 +431,16 @@ export async function startFakeApns(opts: FakeApnsOptions): Promise<FakeApns> {
       reply(stream, active.status, active.reason ?? 'InternalServerError', active.status === 410 ? { timestamp: Date.now() } : {});
       return;
     }
+    accept(stream, headers, token, magic, conn);
+  }
+
+  function accept(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, token: string, magic: string, conn: Connection): void {
     if (stream.destroyed || stream.closed) return; // refused by a GOAWAY or reset by the client: not processed
     const requestId = headers['apns-id'];
-    const apnsId = typeof requestId === 'string' ? requestId : crypto.randomUUID().toUpperCase();
-    stream.respond({ ':status': 200, 'apns-id': apnsId });
-    stream.end();
-    const recorded: Record<string, string> = {};
-    for (const [k, v] of Object.entries(headers)) if (!k.startsWith(':') && v !== undefined) recorded[k] = String(v);
-    pushes.push({
-      token,
-      topic: String(headers['apns-topic']),
-      magic,
-      headers: recorded,
-      apnsId,
-      at: Date.now(),
-      connection: conn.id,
-      streamId: stream.id ?? 0,
-      certFingerprint: conn.certFingerprint,
-    });
+    const apnsId = typeof requestId === 'string' ? requestId : newApnsId();
+    // As APNs answers a 200: HEADERS ending the stream, no DATA frame.
+    stream.respond({ ':status': 200, 'apns-id': apnsId }, { endStream: true });
+    pushes.push(new Recorded(token, String(headers['apns-topic']), magic, headers, apnsId, Date.now(), conn.id, stream.id ?? 0, conn.certFingerprint));
   }
 
   server.listen(0, '127.0.0.1');
@@ -396,11 +459,18 @@ export async function startFakeApns(opts: FakeApnsOptions): Promise<FakeApns> {
     },
     async requestSeen(token) {
       if ((requestCounts.get(token) ?? 0) > 0) return;
-      await once(events, `request:${token}`);
+      watched++;
+      try {
+        await once(events, `request:${token}`);
+      } finally {
+        watched--;
+      }
     },
     async close() {
       for (const s of sessions.keys()) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of tcpSockets) s.destroy();
+      await closed;
     },
   };
 }

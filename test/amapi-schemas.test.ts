@@ -1,0 +1,45 @@
+// The zod schemas generated from Google's discovery document: up to date, strict, and naming the field.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { generate } from '../scripts/gen-amapi-types.ts';
+import { describeIssue } from '../src/android/amapi/issues.ts';
+import { Enterprise, Policy } from '../src/android/amapi/schemas.generated.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const read = (p: string) => fs.readFileSync(path.join(root, p), 'utf8');
+
+test('the committed schemas are what the generator makes from the committed discovery document', () => {
+  const discovery = JSON.parse(read('src/android/discovery/androidmanagement-v1.discovery.json'));
+  assert.equal(generate(discovery), read('src/android/amapi/schemas.generated.ts'));
+});
+
+const refusal = (schema: typeof Policy | typeof Enterprise, value: unknown, root: string) => {
+  const r = schema.safeParse(value);
+  assert.equal(r.success, false, JSON.stringify(value));
+  return describeIssue(r.error!, root);
+};
+
+test('a policy with the fields we set passes; unknown fields and bad enum values are refused with their path', () => {
+  const good = {
+    passwordPolicies: [{ passwordMinimumLength: 6, passwordQuality: 'NUMERIC_COMPLEX', passwordScope: 'SCOPE_DEVICE' }],
+    maximumTimeToLock: '300000',
+    encryptionPolicy: 'ENABLED_WITH_PASSWORD',
+    cameraAccess: 'CAMERA_ACCESS_DISABLED',
+    screenCaptureDisabled: true,
+    factoryResetDisabled: false,
+    applications: [{ packageName: 'com.example.app', installType: 'FORCE_INSTALLED' }],
+    playStoreMode: 'WHITELIST',
+    statusReportingSettings: { softwareInfoEnabled: true, applicationReportsEnabled: true },
+    policyEnforcementRules: [{ settingName: 'passwordPolicies', blockAction: { blockAfterDays: 0 }, wipeAction: { wipeAfterDays: 3 } }],
+  };
+  const ok = Policy.safeParse(good);
+  assert.ok(ok.success, ok.error && describeIssue(ok.error, 'policy'));
+  assert.match(refusal(Policy, { ...good, applications: [{ packageName: 'a.b', installType: 'SOMETIMES' }] }, 'policy'), /^policy\.applications\[0\]\.installType: /);
+  assert.equal(refusal(Policy, { ...good, applications: [{ packageName: 'a.b', colour: 'red' }] }, 'policy'), 'policy.applications[0].colour: unknown field');
+  assert.equal(refusal(Policy, { kioskCustomLauncherEnabled: true }, 'policy'), 'policy.kioskCustomLauncherEnabled: unknown field');
+  assert.match(refusal(Policy, { maximumTimeToLock: 300000 }, 'policy'), /^policy\.maximumTimeToLock: /);
+  assert.match(refusal(Policy, { cameraAccess: 'camera_access_disabled' }, 'policy'), /^policy\.cameraAccess: .*CAMERA_ACCESS_DISABLED/);
+  assert.match(refusal(Enterprise, { enabledNotificationTypes: ['ENROLLMENT', 'NOPE'] }, 'enterprise'), /^enterprise\.enabledNotificationTypes\[1\]: /);
+});

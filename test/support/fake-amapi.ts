@@ -1,0 +1,392 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { z } from 'zod';
+import { describeIssue } from '../../src/android/amapi/issues.ts';
+import * as generated from '../../src/android/amapi/schemas.generated.ts';
+import { AMAPI_SCOPE } from '../../src/android/amapi/token.ts';
+
+/**
+ * A stand-in for Google's Android Management API and its OAuth token endpoint on 127.0.0.1, as
+ * strict as the contract: routes, query parameters and body schemas come from the discovery
+ * document in src/android/discovery/ (bodies through the same generated zod schemas the client
+ * uses), errors are google.rpc.Status JSON, every call needs a bearer token issued by the token
+ * endpoint for a JWT it verified. State: signup URLs → enterprises → policies.
+ */
+
+const DISCOVERY = path.resolve(import.meta.dirname, '../../src/android/discovery/androidmanagement-v1.discovery.json');
+/** The methods served; anything else answers 404 like an unknown Google URL. */
+const SERVED = ['signupUrls.create', 'enterprises.create', 'enterprises.delete', 'enterprises.policies.patch', 'enterprises.policies.get', 'enterprises.policies.delete'] as const;
+type Operation = (typeof SERVED)[number];
+/** System parameters every Google API takes. */
+const STANDARD_PARAMS = new Set(['$.xgafv', 'access_token', 'alt', 'callback', 'fields', 'key', 'oauth_token', 'prettyPrint', 'quotaUser', 'upload_protocol', 'uploadType']);
+const TOKEN_LIFETIME_S = 3600;
+
+interface DiscoveryMethod {
+  id: string;
+  httpMethod: string;
+  flatPath: string;
+  parameters?: Record<string, { type: string; location: 'path' | 'query'; required?: boolean }>;
+  request?: { $ref: string };
+  response?: { $ref: string };
+}
+
+interface Route {
+  operation: Operation;
+  method: string;
+  pattern: RegExp;
+  pathParams: string[];
+  query: Map<string, string>;
+  request: string | undefined;
+  response: string | undefined;
+}
+
+function methodsOf(node: { methods?: Record<string, DiscoveryMethod>; resources?: Record<string, unknown> }, out: DiscoveryMethod[] = []): DiscoveryMethod[] {
+  for (const m of Object.values(node.methods ?? {})) out.push(m);
+  for (const r of Object.values(node.resources ?? {})) methodsOf(r as typeof node, out);
+  return out;
+}
+
+function routes(): Route[] {
+  const doc = JSON.parse(fs.readFileSync(DISCOVERY, 'utf8')) as { resources: Record<string, unknown> };
+  const all = methodsOf({ resources: doc.resources });
+  return SERVED.map((operation) => {
+    const m = all.find((x) => x.id === `androidmanagement.${operation}`);
+    if (!m) throw new Error(`the discovery document has no method ${operation}`);
+    const pathParams: string[] = [];
+    // flatPath: v1/enterprises/{enterprisesId}/policies/{policiesId}
+    const pattern = new RegExp(
+      '^/' + m.flatPath.replace(/\{(\w+)\}/g, (_, p: string) => (pathParams.push(p), '([^/]+)')).replace(/\./g, '\\.') + '$',
+    );
+    const query = new Map<string, string>();
+    for (const [name, p] of Object.entries(m.parameters ?? {})) if (p.location === 'query') query.set(name, p.type);
+    return { operation, method: m.httpMethod, pattern, pathParams, query, request: m.request?.$ref, response: m.response?.$ref };
+  });
+}
+
+export interface RecordedCall {
+  operation: Operation;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  /** What the fake answered. */
+  status: number;
+  answer: unknown;
+  /** The discovery document's response schema for the method. */
+  responseSchema: string | undefined;
+}
+
+export interface FakePolicy {
+  policy: Record<string, unknown>;
+  version: number;
+}
+
+export interface FakeEnterprise {
+  name: string;
+  projectId: string;
+  body: Record<string, unknown>;
+  policies: Map<string, FakePolicy>;
+}
+
+export interface FakeSignup {
+  name: string;
+  projectId: string;
+  callbackUrl: string;
+  /** Issued when the admin finishes Google's page (GET of the signup URL). */
+  enterpriseToken: string | null;
+  used: boolean;
+}
+
+export interface FakeAmapi {
+  url: string;
+  tokenUri: string;
+  /** A service-account key file Google would issue, registered with the fake; `overrides` change its JSON. */
+  serviceAccountKey(overrides?: Record<string, unknown>): { json: string; clientEmail: string; projectId: string; privateKeyPem: string };
+  /** Every API call that passed the bearer check, with the answer given. */
+  calls: RecordedCall[];
+  /** Requests the token endpoint answered with a token. */
+  tokensIssued: number;
+  /** Requests to the API refused for their token. */
+  unauthenticated: number;
+  signups: Map<string, FakeSignup>;
+  enterprises: Map<string, FakeEnterprise>;
+  /** The next `times` API calls (after the bearer check) answer `status` with Google's error for it. */
+  fail(status: 429 | 500 | 503, times: number): void;
+  clearFaults(): void;
+  /** Every access token issued so far stops working now, as when Google revokes or expires them early. */
+  expireTokens(): void;
+  close(): Promise<void>;
+}
+
+const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
+const FAULT_MESSAGES: Record<number, string> = {
+  429: "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'androidmanagement.googleapis.com' for consumer 'project_number:123456789012'.",
+  500: 'Internal error encountered.',
+  503: 'The service is currently unavailable.',
+};
+
+class GoogleError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+const b64urlJson = (part: string): Record<string, unknown> | null => {
+  try {
+    const v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+};
+
+const schemaOf = (name: string): z.ZodType => {
+  const s = (generated as Record<string, unknown>)[name];
+  if (!s || typeof (s as z.ZodType).safeParse !== 'function') throw new Error(`no generated schema ${name}`);
+  return s as z.ZodType;
+};
+
+export async function startFakeAmapi(): Promise<FakeAmapi> {
+  const table = routes();
+  const accounts = new Map<string, crypto.KeyObject>();
+  const tokens = new Map<string, { expiresAt: number; revoked: boolean }>();
+  const faults: Array<429 | 500 | 503> = [];
+  let url = '';
+
+  const fake: Omit<FakeAmapi, 'url' | 'tokenUri' | 'close'> = {
+    calls: [],
+    tokensIssued: 0,
+    unauthenticated: 0,
+    signups: new Map(),
+    enterprises: new Map(),
+    serviceAccountKey(overrides = {}) {
+      const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const projectId = 'mdm-test-project';
+      const clientEmail = `mdm-${crypto.randomBytes(4).toString('hex')}@${projectId}.iam.gserviceaccount.com`;
+      accounts.set(clientEmail, publicKey);
+      const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+      const key = {
+        type: 'service_account',
+        project_id: projectId,
+        private_key_id: crypto.randomBytes(20).toString('hex'),
+        private_key: privateKeyPem,
+        client_email: clientEmail,
+        client_id: '1' + crypto.randomInt(1e9, 1e10 - 1).toString(),
+        auth_uri: 'https://accounts.google.com/o/oauth2/auth',
+        token_uri: `${url}/token`,
+        auth_provider_x509_cert_url: 'https://www.googleapis.com/oauth2/v1/certs',
+        client_x509_cert_url: `https://www.googleapis.com/robot/v1/metadata/x509/${encodeURIComponent(clientEmail)}`,
+        universe_domain: 'googleapis.com',
+        ...overrides,
+      };
+      return { json: JSON.stringify(key, null, 2), clientEmail, projectId, privateKeyPem };
+    },
+    fail(status, times) {
+      for (let i = 0; i < times; i++) faults.push(status);
+    },
+    clearFaults() {
+      faults.length = 0;
+    },
+    expireTokens() {
+      for (const t of tokens.values()) t.revoked = true;
+    },
+  };
+
+  /** RFC 7523 as Google checks it: RS256 by the account's key, iss, aud = token URI, the scope, at most an hour. */
+  function issueToken(form: URLSearchParams): { status: number; body: unknown } {
+    const refuse = (error: string, description: string) => ({ status: 400, body: { error, error_description: description } });
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return refuse('unsupported_grant_type', 'Invalid grant_type: ' + (form.get('grant_type') ?? ''));
+    const parts = (form.get('assertion') ?? '').split('.');
+    if (parts.length !== 3) return refuse('invalid_request', 'Invalid JWT: Token must be a short-lived token and in a reasonable timeframe');
+    const header = b64urlJson(parts[0]!);
+    const claims = b64urlJson(parts[1]!);
+    if (!header || !claims) return refuse('invalid_grant', 'Invalid JWT: malformed header or claims');
+    if (header.alg !== 'RS256') return refuse('invalid_grant', 'Invalid JWT: alg must be RS256');
+    const key = typeof claims.iss === 'string' ? accounts.get(claims.iss) : undefined;
+    if (!key) return refuse('invalid_grant', 'Invalid grant: account not found');
+    if (!crypto.verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2]!, 'base64url'))) {
+      return refuse('invalid_grant', 'Invalid JWT Signature.');
+    }
+    if (claims.aud !== `${url}/token`) return refuse('invalid_grant', 'Invalid JWT: audience is not the token URI');
+    if (typeof claims.scope !== 'string' || !claims.scope.split(' ').includes(AMAPI_SCOPE)) return refuse('invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
+    const now = Math.floor(Date.now() / 1000);
+    const { iat, exp } = claims;
+    if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= iat || exp - iat > 3600 || iat > now + 300 || exp < now) {
+      return refuse('invalid_grant', 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.');
+    }
+    const token = `ya29.fake-${crypto.randomBytes(24).toString('base64url')}`;
+    tokens.set(token, { expiresAt: Date.now() + TOKEN_LIFETIME_S * 1000, revoked: false });
+    fake.tokensIssued++;
+    return { status: 200, body: { access_token: token, expires_in: TOKEN_LIFETIME_S, token_type: 'Bearer' } };
+  }
+
+  function bodyOf(route: Route, text: string): unknown {
+    if (!route.request) {
+      if (text.trim() !== '') throw new GoogleError(400, 'Invalid JSON payload received. This method takes no request body.');
+      return undefined;
+    }
+    let raw: unknown;
+    try {
+      raw = text.trim() === '' ? {} : JSON.parse(text);
+    } catch {
+      throw new GoogleError(400, 'Invalid JSON payload received. Unexpected token.');
+    }
+    const root = route.request.charAt(0).toLowerCase() + route.request.slice(1);
+    const r = schemaOf(route.request).safeParse(raw);
+    if (!r.success) throw new GoogleError(400, `Invalid JSON payload received. ${describeIssue(r.error, root)}`);
+    return r.data;
+  }
+
+  function queryOf(route: Route, params: URLSearchParams): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of params) {
+      if (STANDARD_PARAMS.has(k)) continue;
+      const type = route.query.get(k);
+      if (!type) throw new GoogleError(400, `Invalid JSON payload received. Unknown name "${k}": Cannot bind query parameter. Field '${k}' could not be found in request message.`);
+      if (type === 'boolean' && v !== 'true' && v !== 'false') throw new GoogleError(400, `Invalid value at '${k}' (TYPE_BOOL), "${v}"`);
+      out[k] = v;
+    }
+    return out;
+  }
+
+  function enterpriseOf(id: string): FakeEnterprise {
+    const e = fake.enterprises.get(`enterprises/${id}`);
+    if (!e) throw new GoogleError(404, `Requested entity was not found.`);
+    return e;
+  }
+
+  const policyJson = (enterprise: FakeEnterprise, id: string, p: FakePolicy) => ({ ...p.policy, name: `${enterprise.name}/policies/${id}`, version: String(p.version) });
+
+  function handle(route: Route, ids: string[], query: Record<string, string>, body: unknown): unknown {
+    switch (route.operation) {
+      case 'signupUrls.create': {
+        if (!query.projectId) throw new GoogleError(400, 'projectId is required.');
+        if (!query.callbackUrl || !URL.canParse(query.callbackUrl)) throw new GoogleError(400, 'callbackUrl must be a valid URL.');
+        const id = `C${crypto.randomBytes(8).toString('hex')}`;
+        const name = `signupUrls/${id}`;
+        fake.signups.set(name, { name, projectId: query.projectId, callbackUrl: query.callbackUrl, enterpriseToken: null, used: false });
+        return { name, url: `${url}/signup/android?token=${id}` };
+      }
+      case 'enterprises.create': {
+        const signup = fake.signups.get(query.signupUrlName ?? '');
+        if (!signup || !query.enterpriseToken || signup.enterpriseToken !== query.enterpriseToken) throw new GoogleError(400, 'Invalid signupUrlName or enterpriseToken.');
+        if (signup.used) throw new GoogleError(400, 'The enterprise token has already been used.');
+        if (signup.projectId !== query.projectId) throw new GoogleError(400, 'The projectId does not match the signup URL.');
+        signup.used = true;
+        const name = `enterprises/LC${crypto.randomBytes(5).toString('hex')}`;
+        const e: FakeEnterprise = { name, projectId: signup.projectId, body: { ...(body as object), name, enterpriseDisplayName: 'Example School' }, policies: new Map() };
+        fake.enterprises.set(name, e);
+        return e.body;
+      }
+      case 'enterprises.delete':
+        fake.enterprises.delete(enterpriseOf(ids[0]!).name);
+        return {};
+      case 'enterprises.policies.patch': {
+        const e = enterpriseOf(ids[0]!);
+        const incoming = body as Record<string, unknown>;
+        const existing = e.policies.get(ids[1]!);
+        let policy = incoming;
+        if (query.updateMask) {
+          policy = { ...(existing?.policy ?? {}) };
+          for (const field of query.updateMask.split(',')) {
+            if (field in incoming) policy[field] = incoming[field];
+            else delete policy[field];
+          }
+        }
+        const { name: _n, version: _v, ...rest } = policy;
+        const next = { policy: rest, version: (existing?.version ?? 0) + 1 };
+        e.policies.set(ids[1]!, next);
+        return policyJson(e, ids[1]!, next);
+      }
+      case 'enterprises.policies.get': {
+        const e = enterpriseOf(ids[0]!);
+        const p = e.policies.get(ids[1]!);
+        if (!p) throw new GoogleError(404, 'Requested entity was not found.');
+        return policyJson(e, ids[1]!, p);
+      }
+      case 'enterprises.policies.delete': {
+        const e = enterpriseOf(ids[0]!);
+        if (!e.policies.delete(ids[1]!)) throw new GoogleError(404, 'Requested entity was not found.');
+        return {};
+      }
+    }
+  }
+
+  const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
+    res.end(JSON.stringify(body));
+  };
+  const rpcError = (code: number, message: string) => ({ error: { code, message, status: STATUS_NAMES[code] ?? 'UNKNOWN' } });
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const u = new URL(req.url ?? '/', url);
+      if (u.pathname === '/token') {
+        if (req.method !== 'POST' || !/^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')) {
+          return send(res, 400, { error: 'invalid_request', error_description: 'POST application/x-www-form-urlencoded' });
+        }
+        const r = issueToken(new URLSearchParams(text));
+        return send(res, r.status, r.body);
+      }
+      // The page Google's signup URL opens: here the admin "finishes" at once and is sent back with a token.
+      if (u.pathname === '/signup/android' && req.method === 'GET') {
+        const signup = fake.signups.get(`signupUrls/${u.searchParams.get('token') ?? ''}`);
+        if (!signup) return send(res, 404, { error: 'no such signup' });
+        signup.enterpriseToken ??= `EAH${crypto.randomBytes(24).toString('base64url')}`;
+        const back = new URL(signup.callbackUrl);
+        back.searchParams.set('enterpriseToken', signup.enterpriseToken);
+        res.writeHead(302, { location: back.toString() });
+        return res.end();
+      }
+      const route = table.find((r) => r.method === req.method && r.pattern.test(u.pathname));
+      if (!route) return send(res, 404, rpcError(404, `The requested URL ${u.pathname} was not found on this server.`));
+      const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+      const t = m ? tokens.get(m[1]!) : undefined;
+      if (!t || t.revoked || Date.now() >= t.expiresAt) {
+        fake.unauthenticated++;
+        return send(
+          res,
+          401,
+          rpcError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.'),
+          { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+        );
+      }
+      const ids = route.pattern.exec(u.pathname)!.slice(1).map(decodeURIComponent);
+      const record = (status: number, answer: unknown, query: Record<string, string>, body: unknown) =>
+        fake.calls.push({ operation: route.operation, method: req.method!, path: u.pathname, query, body, status, answer, responseSchema: route.response });
+      let query: Record<string, string> = {};
+      let body: unknown;
+      try {
+        query = queryOf(route, u.searchParams);
+        body = bodyOf(route, text);
+        const fault = faults.shift();
+        if (fault) throw new GoogleError(fault, FAULT_MESSAGES[fault]!);
+        const answer = handle(route, ids, query, body);
+        record(200, answer, query, body);
+        return send(res, 200, answer);
+      } catch (e) {
+        if (!(e instanceof GoogleError)) throw e;
+        const answer = rpcError(e.code, e.message);
+        record(e.code, answer, query, body ?? text);
+        return send(res, e.code, answer);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return Object.assign(fake, {
+    url,
+    tokenUri: `${url}/token`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  });
+}
