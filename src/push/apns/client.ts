@@ -1,7 +1,7 @@
 import type { Logger } from '../../log.ts';
 import { backoffDelay, createDelays, type BackoffPolicy } from './backoff.ts';
-import { ClientReason, type AttemptFailure } from './failures.ts';
-import { createSessionPool } from './pool.ts';
+import { ClientReason, type Attempt, type AttemptFailure } from './failures.ts';
+import { createSessionPool, type Job } from './pool.ts';
 import { Slots } from './slots.ts';
 import type { ApnsIdentity, ApnsPush, ApnsResult } from './types.ts';
 
@@ -84,32 +84,75 @@ export function createApnsClient(o: ApnsClientOptions) {
     return null;
   }
 
-  async function push(p: ApnsPush): Promise<ApnsResult> {
-    const refused = refuse(p);
-    if (refused) return refused;
-    if (closed || !(await slots.acquire())) return closedResult(0);
-    const token8 = p.token.slice(0, 8);
-    try {
-      const expiration = p.expiration ?? (ttlSeconds === 0 ? 0 : Math.floor(now() / 1000) + ttlSeconds);
-      for (let attempt = 1; ; attempt++) {
-        const outcome = await pool.send({ token: p.token, pushMagic: p.pushMagic, expiration });
-        if (outcome.ok) return { ok: true, status: 200, apnsId: outcome.apnsId, attempts: attempt };
-        if (outcome.permanent) {
-          log.debug({ token: token8, status: outcome.status, reason: outcome.reason, attempts: attempt }, 'push refused');
-          return fail(outcome, attempt);
-        }
-        if (closed) return closedResult(attempt);
-        if (attempt >= maxAttempts) {
-          log.debug({ token: token8, status: outcome.status, reason: outcome.reason, detail: outcome.detail, attempts: attempt }, 'push failed: out of attempts');
-          return fail(outcome, attempt);
-        }
-        // An unprocessed request never reached APNs's logic: resending at once cannot duplicate it.
-        if (!outcome.unprocessed) await delays.wait(backoffDelay(attempt, backoff, random));
-        if (closed) return closedResult(attempt);
-      }
-    } finally {
-      slots.release();
+  /**
+   * One push's life, request after request. Callbacks rather than an async function: a push
+   * that succeeds at once (nearly all of them) costs no promise beyond the caller's.
+   */
+  class PushJob implements Job {
+    readonly token: string;
+    readonly pushMagic: string;
+    readonly expiration: number;
+    attempt = 1;
+
+    constructor(
+      p: ApnsPush,
+      private readonly done: (result: ApnsResult) => void,
+    ) {
+      this.token = p.token;
+      this.pushMagic = p.pushMagic;
+      this.expiration = p.expiration ?? (ttlSeconds === 0 ? 0 : Math.floor(now() / 1000) + ttlSeconds);
     }
+
+    resolve(outcome: Attempt): void {
+      if (outcome.ok) this.end({ ok: true, status: 200, apnsId: outcome.apnsId, attempts: this.attempt });
+      else void this.failed(outcome);
+    }
+
+    private end(result: ApnsResult): void {
+      slots.release();
+      this.done(result);
+    }
+
+    private async failed(outcome: AttemptFailure): Promise<void> {
+      const attempt = this.attempt;
+      if (outcome.permanent) {
+        log.debug({ token: this.token.slice(0, 8), status: outcome.status, reason: outcome.reason, attempts: attempt }, 'push refused');
+        return this.end(fail(outcome, attempt));
+      }
+      if (closed) return this.end(closedResult(attempt));
+      if (attempt >= maxAttempts) {
+        log.debug({ token: this.token.slice(0, 8), status: outcome.status, reason: outcome.reason, detail: outcome.detail, attempts: attempt }, 'push failed: out of attempts');
+        return this.end(fail(outcome, attempt));
+      }
+      // An unprocessed request never reached APNs's logic: resending at once cannot duplicate it.
+      if (!outcome.unprocessed) await delays.wait(backoffDelay(attempt, backoff, random));
+      // Not resent in the same tick as the failure: the pool may be handing out or failing requests.
+      else await Promise.resolve();
+      if (closed) return this.end(closedResult(attempt));
+      this.attempt++;
+      pool.send(this);
+    }
+  }
+
+  /** Starts one push; `done` gets its result, exactly once. */
+  function run(p: ApnsPush, done: (result: ApnsResult) => void): void {
+    const refused = refuse(p);
+    if (refused) return done(refused);
+    if (closed) return done(closedResult(0));
+    if (slots.tryAcquire()) {
+      pool.send(new PushJob(p, done));
+      return;
+    }
+    void slots.acquire().then((granted) => {
+      if (!granted || closed) {
+        if (granted) slots.release();
+        done(closedResult(0));
+      } else pool.send(new PushJob(p, done));
+    });
+  }
+
+  function push(p: ApnsPush): Promise<ApnsResult> {
+    return new Promise((resolve) => run(p, resolve));
   }
 
   /**
@@ -121,29 +164,37 @@ export function createApnsClient(o: ApnsClientOptions) {
     opts: { concurrency?: number } = {},
   ): AsyncGenerator<{ push: T; result: ApnsResult }> {
     const concurrency = Math.max(1, opts.concurrency ?? slots.limit);
-    const done: Array<{ push: T; result: ApnsResult }> = [];
+    let done: Array<{ push: T; result: ApnsResult }> = [];
     let wake: (() => void) | null = null;
     let inFlight = 0;
-    const source = Symbol.asyncIterator in pushes ? pushes[Symbol.asyncIterator]() : pushes[Symbol.iterator]();
+    const isAsync = Symbol.asyncIterator in pushes;
+    const source = isAsync ? pushes[Symbol.asyncIterator]() : pushes[Symbol.iterator]();
     let exhausted = false;
     while (!exhausted || inFlight > 0) {
       while (!exhausted && inFlight < concurrency) {
-        const next = await source.next();
+        // A sync source is not awaited: a microtask per push adds up over 100,000 of them.
+        const next = isAsync ? await source.next() : (source as Iterator<T>).next();
         if (next.done) {
           exhausted = true;
           break;
         }
         const item = next.value;
         inFlight++;
-        void push(item).then((result) => {
+        run(item, (result) => {
           inFlight--;
           done.push({ push: item, result });
-          wake?.();
+          if (wake) {
+            const w = wake;
+            wake = null;
+            w();
+          }
         });
       }
       if (done.length === 0 && inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
       wake = null;
-      yield* done.splice(0);
+      const batch = done;
+      done = [];
+      yield* batch;
     }
   }
 

@@ -189,10 +189,7 @@ export function createSessionPool(o: PoolOptions) {
           grow(gen);
           break;
         }
-        const job = queue.shift()!;
-        session
-          .send({ token: job.token, topic: gen.identity.topic, pushMagic: job.pushMagic, expiration: job.expiration })
-          .then(job.resolve, (err: unknown) => job.resolve({ ok: false, permanent: false, reason: ClientReason.ConnectionLost, detail: String(err) }));
+        session.send(queue.shift()!, gen.identity.topic);
       }
       const gen = current;
       if (queue.size > 0 && gen && !gen.unusable) grow(gen);
@@ -202,13 +199,17 @@ export function createSessionPool(o: PoolOptions) {
   }
 
   return {
-    /** One request on some session; resolves with its outcome, never rejects. */
-    send(job: Omit<Job, 'resolve'>): Promise<Attempt> {
-      if (closed) return Promise.resolve({ ok: false, permanent: false, reason: ClientReason.ClientClosed });
-      return new Promise((resolve) => {
-        queue.push({ ...job, resolve });
-        pump();
-      });
+    /**
+     * One request on some session; job.resolve gets its outcome, on a later tick or, for a
+     * request that cannot be sent (closed, no usable identity), at once.
+     */
+    send(job: Job): void {
+      if (closed) {
+        job.resolve({ ok: false, permanent: false, reason: ClientReason.ClientClosed });
+        return;
+      }
+      queue.push(job);
+      pump();
     },
 
     setIdentity(identity: ApnsIdentity | null): void {

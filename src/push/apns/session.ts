@@ -3,7 +3,7 @@ import net from 'node:net';
 import tls, { type SecureContext } from 'node:tls';
 import type { Logger } from '../../log.ts';
 import { ClientReason, classifyConnectionError, classifyGoaway, type Attempt, type AttemptFailure } from './failures.ts';
-import { sendPush, type PushRequest } from './request.ts';
+import { PushStream, sendPush, type PushOwner, type PushRequest } from './request.ts';
 
 export interface SessionOptions {
   id: number;
@@ -30,14 +30,21 @@ type State = 'connecting' | 'ready' | 'draining' | 'closed';
  * GOAWAY arrives or it is drained; it pings while open so that a silently dead connection
  * is found before pushes time out on it.
  */
-export class ApnsSession {
+export class ApnsSession implements PushOwner {
   readonly id: number;
   state: State = 'connecting';
   active = 0;
   capacity = 0;
   private readonly session: ClientHttp2Session;
   private readonly socket: tls.TLSSocket;
-  private goawayLast: number | null = null;
+  goawayLast: number | null = null;
+  /** Requests in flight, oldest first: the timeout sweep stops at the first young one. */
+  private readonly inFlight = new Set<PushStream>();
+  private sweeps = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly sweepMs: number;
+  /** Sweeps a request lives through before it times out. */
+  private readonly sweepsToTimeout: number;
   private lastError: unknown;
   /** Why the connection never became usable, when known better than from lastError. */
   private failure: AttemptFailure | undefined;
@@ -49,6 +56,9 @@ export class ApnsSession {
 
   constructor(private readonly o: SessionOptions) {
     this.id = o.id;
+    // One timer per session instead of one per request; a request times out up to one sweep late.
+    this.sweepMs = Math.max(1, Math.min(1_000, Math.ceil(o.requestTimeoutMs / 8)));
+    this.sweepsToTimeout = Math.ceil(o.requestTimeoutMs / this.sweepMs);
     this.closedPromise = new Promise((resolve) => (this.markClosed = resolve));
     // Our own TLS socket rather than the session's proxy of it, which refuses destroy() and
     // throws once unbound: a broken connection must always be closable from here.
@@ -73,6 +83,7 @@ export class ApnsSession {
         clearTimeout(this.connectTimer);
         this.state = 'ready';
         this.pingTimer = setInterval(() => this.ping(), o.pingIntervalMs).unref();
+        this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs).unref();
         o.log.info({ session: this.id, maxConcurrentStreams: this.capacity }, 'APNs connection open');
       }
       if (this.state === 'ready') o.onCapacity(this);
@@ -107,14 +118,29 @@ export class ApnsSession {
     return this.state === 'ready' && this.active < this.capacity && !this.session.destroyed;
   }
 
-  async send(r: PushRequest): Promise<Attempt> {
+  /** One request; `job.resolve` gets its outcome, never called synchronously from here. */
+  send(r: PushRequest & { resolve(outcome: Attempt): void }, topic: string): void {
     this.active++;
-    try {
-      return await sendPush(this.session, r, this.o.requestTimeoutMs, () => this.goawayLast);
-    } finally {
-      this.active--;
-      if (this.state === 'ready') this.o.onCapacity(this);
-      else this.closeIfIdle();
+    const p = new PushStream(this, r, this.sweeps);
+    this.inFlight.add(p);
+    sendPush(this.session, r, topic, p);
+  }
+
+  settled(p: PushStream, outcome: Attempt): void {
+    this.inFlight.delete(p);
+    this.active--;
+    if (this.state === 'closed' && this.inFlight.size === 0) clearInterval(this.sweepTimer);
+    (p.job as { resolve(outcome: Attempt): void }).resolve(outcome);
+    if (this.state === 'ready') this.o.onCapacity(this);
+    else this.closeIfIdle();
+  }
+
+  private sweep(): void {
+    this.sweeps++;
+    const bornBy = this.sweeps - this.sweepsToTimeout - 1;
+    for (const p of this.inFlight) {
+      if (p.sweep > bornBy) break;
+      p.timeout();
     }
   }
 
@@ -170,6 +196,8 @@ export class ApnsSession {
     this.state = 'closed';
     clearTimeout(this.connectTimer);
     clearInterval(this.pingTimer);
+    // The sweep goes on while destroyed streams have yet to report: every push must end.
+    if (this.inFlight.size === 0) clearInterval(this.sweepTimer);
     if (!this.session.destroyed) this.session.destroy();
     if (!this.socket.destroyed) this.socket.destroy();
     if (wasConnecting) {

@@ -21,6 +21,13 @@ export class Slots {
     return this.waiters.size;
   }
 
+  /** Takes a slot if one is free now, without waiting. */
+  tryAcquire(): boolean {
+    if (this.closed || this.free === 0) return false;
+    this.free--;
+    return true;
+  }
+
   /** Resolves true with a slot held, or false when the semaphore is closed. */
   acquire(): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
