@@ -94,3 +94,21 @@ export function ErrorPage(props: { title: string; message: string; session: Sess
 }
 
 export const when = (ms: number | null | undefined) => (ms === null || ms === undefined ? '—' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC');
+
+/** A table that scrolls sideways on a narrow screen instead of the page: column headings and the rows given. */
+export function DataTable(props: { columns: string[]; testId?: string; children: Child }) {
+  return (
+    <div class="table-wrap">
+      <table data-testid={props.testId}>
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th scope="col">{c}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}

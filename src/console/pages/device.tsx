@@ -1,7 +1,7 @@
 import type { Session } from '../../admins/service.ts';
 import type { DeviceViews } from '../../api/device-service.ts';
 import type { FleetQueries } from '../../apple/fleet-queries.ts';
-import { Banner, CsrfField, Layout, when } from '../layout.tsx';
+import { Banner, CsrfField, Layout, when, DataTable } from '../layout.tsx';
 import { platformName } from './dashboard.tsx';
 
 type Device = ReturnType<DeviceViews['get']>;
@@ -97,30 +97,17 @@ export function DevicePage(props: { session: Session; device: Device; history: H
       {props.history.length === 0 ? (
         <p>No commands yet.</p>
       ) : (
-        <div class="table-wrap">
-          <table data-testid="history">
-            <thead>
-              <tr>
-                <th scope="col">Command</th>
-                <th scope="col">Status</th>
-                <th scope="col">Queued</th>
-                <th scope="col">Updated</th>
-                <th scope="col">By</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.history.map((h) => (
-                <tr data-request-type={h.requestType}>
-                  <td>{h.requestType}</td>
-                  <td class="status">{h.status}</td>
-                  <td>{when(h.queuedAt)}</td>
-                  <td>{when(h.updatedAt)}</td>
-                  <td>{h.createdBy ?? 'appliance'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Command', 'Status', 'Queued', 'Updated', 'By']} testId="history">
+          {props.history.map((h) => (
+            <tr data-request-type={h.requestType}>
+              <td>{h.requestType}</td>
+              <td class="status">{h.status}</td>
+              <td>{when(h.queuedAt)}</td>
+              <td>{when(h.updatedAt)}</td>
+              <td>{h.createdBy ?? 'appliance'}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
 
       <h2>Inventory</h2>
@@ -134,26 +121,15 @@ export function DevicePage(props: { session: Session; device: Device; history: H
       ) : null}
       <h3>Apps ({apps.length})</h3>
       {apps.length ? (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Identifier</th>
-                <th scope="col">Version</th>
-              </tr>
-            </thead>
-            <tbody>
-              {apps.slice(0, 500).map((a) => (
-                <tr>
-                  <td>{show(a.Name)}</td>
-                  <td>{show(a.Identifier)}</td>
-                  <td>{show(a.ShortVersion ?? a.Version)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Name', 'Identifier', 'Version']}>
+          {apps.slice(0, 500).map((a) => (
+            <tr>
+              <td>{show(a.Name)}</td>
+              <td>{show(a.Identifier)}</td>
+              <td>{show(a.ShortVersion ?? a.Version)}</td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <h3>Profiles ({profiles.length})</h3>
       {profiles.length ? (
@@ -165,30 +141,17 @@ export function DevicePage(props: { session: Session; device: Device; history: H
       ) : null}
 
       <h2>Channels</h2>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Enrollment</th>
-              <th scope="col">Type</th>
-              <th scope="col">Status</th>
-              <th scope="col">Push</th>
-              <th scope="col">Last seen</th>
-            </tr>
-          </thead>
-          <tbody>
-            {d.channels.map((ch) => (
-              <tr>
-                <td>{ch.enrollment_id}</td>
-                <td>{ch.type}</td>
-                <td>{ch.status}</td>
-                <td>{ch.push_blocked ? `blocked: ${ch.push_blocked}` : ch.push_ready ? `ready${ch.last_push_result ? `, last ${ch.last_push_result} ${at(ch.last_push_at)}` : ''}` : 'no token yet'}</td>
-                <td>{at(ch.last_seen_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={['Enrollment', 'Type', 'Status', 'Push', 'Last seen']}>
+        {d.channels.map((ch) => (
+          <tr>
+            <td>{ch.enrollment_id}</td>
+            <td>{ch.type}</td>
+            <td>{ch.status}</td>
+            <td>{ch.push_blocked ? `blocked: ${ch.push_blocked}` : ch.push_ready ? `ready${ch.last_push_result ? `, last ${ch.last_push_result} ${at(ch.last_push_at)}` : ''}` : 'no token yet'}</td>
+            <td>{at(ch.last_seen_at)}</td>
+          </tr>
+        ))}
+      </DataTable>
     </Layout>
   );
 }

@@ -1,7 +1,7 @@
 import type { Session } from '../../admins/service.ts';
 import { DEVICE_PLATFORMS } from '../../api/device-service.ts';
 import type { FleetRow } from '../../apple/fleet-queries.ts';
-import { Layout, when } from '../layout.tsx';
+import { Layout, when, DataTable } from '../layout.tsx';
 import { platformName } from './dashboard.tsx';
 
 export interface DeviceFilters {
@@ -30,36 +30,21 @@ export function DeviceResults(props: { filters: DeviceFilters; rows: FleetRow[];
       {rows.length === 0 ? (
         <p>{f.q || f.platform || f.enrolled ? 'No device matches.' : 'No devices yet.'}</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Serial number</th>
-                <th scope="col">Model</th>
-                <th scope="col">OS</th>
-                <th scope="col">User</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last seen</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((d) => (
-                <tr>
-                  <td>
-                    <a href={`/devices/${encodeURIComponent(d.id)}`}>{d.deviceName ?? d.id}</a>
-                  </td>
-                  <td>{d.serialNumber ?? '—'}</td>
-                  <td>{d.modelName ?? d.model ?? '—'}</td>
-                  <td>{d.osVersion ? `${platformName(d.platform)} ${d.osVersion}` : platformName(d.platform)}</td>
-                  <td>{d.userEmail ?? '—'}</td>
-                  <td class="status">{d.status ?? 'unknown'}</td>
-                  <td>{when(d.lastSeenAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Name', 'Serial number', 'Model', 'OS', 'User', 'Status', 'Last seen']}>
+          {rows.map((d) => (
+            <tr>
+              <td>
+                <a href={`/devices/${encodeURIComponent(d.id)}`}>{d.deviceName ?? d.id}</a>
+              </td>
+              <td>{d.serialNumber ?? '—'}</td>
+              <td>{d.modelName ?? d.model ?? '—'}</td>
+              <td>{d.osVersion ? `${platformName(d.platform)} ${d.osVersion}` : platformName(d.platform)}</td>
+              <td>{d.userEmail ?? '—'}</td>
+              <td class="status">{d.status ?? 'unknown'}</td>
+              <td>{when(d.lastSeenAt)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <nav class="pager" aria-label="Pages">
         {f.after ? <a {...htmx(query(f, ''))}>First page</a> : null}

@@ -1,6 +1,6 @@
 import type { AdminInfo, Session } from '../../admins/service.ts';
 import type { ExpiryState } from '../../push/expiry.ts';
-import { Layout, when } from '../layout.tsx';
+import { Layout, when, DataTable } from '../layout.tsx';
 
 export interface SettingsData {
   publicUrl: string;
@@ -53,26 +53,15 @@ export function SettingsPage(props: { session: Session; data: SettingsData }) {
         </dd>
       </dl>
       <h2>Admins</h2>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Username</th>
-              <th scope="col">Role</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {d.admins.map((a) => (
-              <tr>
-                <td>{a.username}</td>
-                <td>{a.role}</td>
-                <td>{when(a.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={['Username', 'Role', 'Created']}>
+        {d.admins.map((a) => (
+          <tr>
+            <td>{a.username}</td>
+            <td>{a.role}</td>
+            <td>{when(a.createdAt)}</td>
+          </tr>
+        ))}
+      </DataTable>
       <p class="muted">
         Add one with <code>mdm admin create --username NAME --password-stdin --role admin|read-only</code>.
       </p>
