@@ -56,6 +56,16 @@ const USAGE = `usage: mdm <command> [options]
   android policy put NAME --file POLICY.json
                                  create or replace a policy (Google's Policy JSON) and print its version
   android policy delete NAME     delete a policy at Google and here
+  android enroll create --policy NAME [--user EMAIL] [--ownership corporate|personal] [--work-profile]
+                        [--ttl 7d] [--one-time] [--qr-png FILE] [--qr-svg FILE]
+                                 make an Android enrollment token; prints its value, the BYOD link and
+                                 the expiry, and writes the provisioning QR code to the files given.
+                                 corporate (default): a factory-reset device scans the QR code and is
+                                 fully managed; with --work-profile it stays company-owned but gets a
+                                 work profile beside the user's own apps. personal: the user opens the
+                                 BYOD link on their own device, which gets a work profile.
+  android enroll list            enrollment tokens: id, status, policy, ownership, user, expiry
+  android enroll revoke ID       delete a token at Google (no device can enroll with it any more)
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
   admin create --username NAME --password-stdin [--role admin|read-only]
@@ -439,6 +449,7 @@ function pushCommand(sub: string | undefined, rest: string[]): number {
 }
 
 async function androidCommand(sub: string | undefined, rest: string[]): Promise<number> {
+  if (sub === 'enroll') return androidEnrollCommand(rest);
   const { values, positionals } = parse(rest, { file: { type: 'string' } });
   const [action, name, ...extra] = positionals;
   const enterpriseText = (e: EnterpriseView) =>
@@ -515,6 +526,63 @@ async function androidCommand(sub: string | undefined, rest: string[]): Promise<
     }
   }
   throw new UsageError(`unknown command: android ${[sub, action].filter(Boolean).join(' ')}`);
+}
+
+async function androidEnrollCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    policy: { type: 'string' },
+    user: { type: 'string' },
+    ownership: { type: 'string' },
+    'work-profile': { type: 'boolean' },
+    ttl: { type: 'string' },
+    'one-time': { type: 'boolean' },
+    'qr-png': { type: 'string' },
+    'qr-svg': { type: 'string' },
+  });
+  const [action, id, ...extra] = positionals;
+  if (action === 'create') {
+    if (id !== undefined) throw new UsageError(`unexpected argument: ${id}`);
+    const policyId = values.policy as string | undefined;
+    if (!policyId) throw new UsageError('android enroll create needs --policy NAME');
+    const ownership = (values.ownership as string | undefined) ?? 'corporate';
+    if (ownership !== 'corporate' && ownership !== 'personal') throw new UsageError('--ownership must be corporate or personal');
+    const workProfile = values['work-profile'] === true;
+    if (workProfile && ownership !== 'corporate') throw new UsageError('--work-profile is for corporate devices: a personal device always gets a work profile');
+    const ttlMs = parseDuration((values.ttl as string | undefined) ?? '7d');
+    if (ttlMs === null) throw new UsageError('--ttl must be a duration such as 1h or 7d');
+    const user = values.user as string | undefined;
+    if (user !== undefined && !/^[^\s@]+@[^\s@]+$/.test(user)) throw new UsageError('--user must be an email address');
+    const out = { png: values['qr-png'] as string | undefined, svg: values['qr-svg'] as string | undefined };
+    const { token, png, svg } = await withApplianceAsync(values, async (app) => {
+      const tokens = app.android.enrollmentTokens;
+      const token = await tokens.create({ policyId, ownership, workProfile, userEmail: user ?? null, ttlMs, oneTimeOnly: values['one-time'] === true });
+      return { token, png: out.png === undefined ? null : await tokens.qrPng(token.id), svg: out.svg === undefined ? null : await tokens.qrSvg(token.id) };
+    });
+    if (png && out.png) fs.writeFileSync(out.png, png);
+    if (svg && out.svg) fs.writeFileSync(out.svg, svg);
+    const produces = ownership === 'personal' ? 'personal device, work profile' : workProfile ? 'company-owned device, work profile' : 'company-owned device, fully managed';
+    process.stdout.write(
+      `id: ${token.id}\ntoken: ${token.value}\nbyod link: ${token.byodLink}\nexpires: ${new Date(token.expiresAt).toISOString()}\n` +
+        `policy: ${token.policyId}\nownership: ${token.ownership} (${produces})\n` +
+        (out.png ? `qr png: ${out.png}\n` : '') +
+        (out.svg ? `qr svg: ${out.svg}\n` : ''),
+    );
+    return 0;
+  }
+  if (action === 'list') {
+    if (id !== undefined) throw new UsageError(`unexpected argument: ${id}`);
+    for (const t of withAppliance(values, (app) => app.android.enrollmentTokens.list())) {
+      process.stdout.write([t.id, t.status, t.policyId, t.ownership + (t.workProfile ? '+work-profile' : ''), t.userEmail ?? '-', new Date(t.expiresAt).toISOString()].join('\t') + '\n');
+    }
+    return 0;
+  }
+  if (action === 'revoke') {
+    if (!id || extra.length) throw new UsageError('android enroll revoke needs one ID');
+    const t = await withApplianceAsync(values, (app) => app.android.enrollmentTokens.revoke(id));
+    process.stdout.write(`revoked ${t.id} (${t.name})\n`);
+    return 0;
+  }
+  throw new UsageError(`unknown command: android enroll ${action ?? ''}`);
 }
 
 main(process.argv.slice(2)).then(

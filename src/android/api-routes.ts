@@ -3,6 +3,7 @@ import type { ApiEnv } from '../api/auth.ts';
 import { iso } from '../api/http.ts';
 import { AppError } from '../errors.ts';
 import { describeIssue } from './amapi/issues.ts';
+import { enrollmentTokenRoutes } from './enrollment-api-routes.ts';
 import { Policy } from './amapi/schemas.generated.ts';
 import type { AndroidEnterprise, EnterpriseView, PolicyView, ServiceAccountView } from './service.ts';
 
@@ -37,7 +38,7 @@ const requireFound = <T>(value: T | null, code: string, message: string): T => {
   return value;
 };
 
-/** `/api/v1/android/...`: the service-account key, signup, the bound enterprise and its policies. */
+/** `/api/v1/android/...`: the service-account key, signup, the bound enterprise, its policies and enrollment tokens. */
 export function androidApiRoutes(android: AndroidEnterprise) {
   const app = new Hono<ApiEnv>();
 
@@ -73,6 +74,8 @@ export function androidApiRoutes(android: AndroidEnterprise) {
   });
 
   app.delete('/android/policies/:name', async (c) => c.json(policyJson(await android.deletePolicy(c.req.param('name')))));
+
+  app.route('/', enrollmentTokenRoutes(android.enrollmentTokens));
 
   return app;
 }

@@ -1,11 +1,12 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../store/db.ts';
-import { androidEnterprises, androidPolicies, androidServiceAccounts, androidSignupUrls } from './tables.ts';
+import { androidEnrollmentTokens, androidEnterprises, androidPolicies, androidServiceAccounts, androidSignupUrls } from './tables.ts';
 
 export type ServiceAccountRow = typeof androidServiceAccounts.$inferSelect;
 export type SignupUrlRow = typeof androidSignupUrls.$inferSelect;
 export type EnterpriseRow = typeof androidEnterprises.$inferSelect;
 export type PolicyRow = typeof androidPolicies.$inferSelect;
+export type EnrollmentTokenRow = typeof androidEnrollmentTokens.$inferSelect;
 
 export function createAndroidRepo(db: Db) {
   return {
@@ -65,6 +66,29 @@ export function createAndroidRepo(db: Db) {
     },
     deletePolicy(enterpriseName: string, policyId: string): void {
       db.delete(androidPolicies).where(and(eq(androidPolicies.enterpriseName, enterpriseName), eq(androidPolicies.policyId, policyId))).run();
+    },
+
+    insertEnrollmentToken(row: EnrollmentTokenRow): void {
+      db.insert(androidEnrollmentTokens).values(row).run();
+    },
+    enrollmentToken(enterpriseName: string, id: string): EnrollmentTokenRow | undefined {
+      return db
+        .select()
+        .from(androidEnrollmentTokens)
+        .where(and(eq(androidEnrollmentTokens.enterpriseName, enterpriseName), eq(androidEnrollmentTokens.id, id)))
+        .get();
+    },
+    /** Newest first; tokens made in the same millisecond in the order they were inserted. */
+    enrollmentTokens(enterpriseName: string): EnrollmentTokenRow[] {
+      return db
+        .select()
+        .from(androidEnrollmentTokens)
+        .where(eq(androidEnrollmentTokens.enterpriseName, enterpriseName))
+        .orderBy(desc(androidEnrollmentTokens.createdAt), desc(sql`rowid`))
+        .all();
+    },
+    markEnrollmentTokenRevoked(id: string, at: number): void {
+      db.update(androidEnrollmentTokens).set({ revokedAt: at }).where(and(eq(androidEnrollmentTokens.id, id), isNull(androidEnrollmentTokens.revokedAt))).run();
     },
 
     transaction<T>(fn: () => T): T {

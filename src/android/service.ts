@@ -5,6 +5,7 @@ import type { Sealer } from '../secrets/seal.ts';
 import { createAmapiClient, type AmapiClient, type EnterpriseAnswer } from './amapi/client.ts';
 import type { Policy } from './amapi/schemas.generated.ts';
 import { parseServiceAccountKey, type ServiceAccountKey } from './amapi/service-account.ts';
+import { createEnrollmentTokens } from './enrollment-tokens.ts';
 import type { AndroidRepo, EnterpriseRow, PolicyRow, ServiceAccountRow } from './repo.ts';
 
 export interface AndroidOptions {
@@ -100,6 +101,8 @@ export function createAndroidEnterprise(opts: AndroidOptions) {
   }
 
   return {
+    enrollmentTokens: createEnrollmentTokens({ repo, client, log, now, enterprise: boundEnterprise, policyId }),
+
     /** Checks the key file, seals it and makes it the account every call uses; only its email and project are shown back. */
     importKey(text: string): ServiceAccountView {
       const key = parseServiceAccountKey(text);

@@ -65,3 +65,31 @@ export const androidPolicies = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.enterpriseName, t.policyId] })],
 );
+
+/**
+ * Enrollment tokens made here. Google keeps a token until it expires or is deleted and lists only
+ * live ones with a partial view, so what it was made for (policy, ownership, user) is kept here;
+ * `id` travels in the token's additionalData and comes back on the enrolled Device.
+ */
+export const androidEnrollmentTokens = sqliteTable('android_enrollment_tokens', {
+  id: text('id').primaryKey(),
+  enterpriseName: text('enterprise_name')
+    .notNull()
+    .references(() => androidEnterprises.name, { onDelete: 'cascade' }),
+  /** Google's name, enterprises/E/enrollmentTokens/T: what enrollmentTokens.delete takes. */
+  name: text('name').notNull(),
+  /** The token value a device enrolls with. */
+  value: text('value').notNull(),
+  /** Google's provisioning JSON, the QR code's content. */
+  qrCode: text('qr_code').notNull(),
+  policyId: text('policy_id').notNull(),
+  ownership: text('ownership', { enum: ['corporate', 'personal'] }).notNull(),
+  workProfile: integer('work_profile', { mode: 'boolean' }).notNull(),
+  allowPersonalUsage: text('allow_personal_usage').notNull(),
+  oneTimeOnly: integer('one_time_only', { mode: 'boolean' }).notNull(),
+  userEmail: text('user_email'),
+  expiresAt: integer('expires_at', { mode: 'number' }).notNull(),
+  createdAt: integer('created_at', { mode: 'number' }).notNull(),
+  /** Deleted at Google; the row stays, since devices enrolled with it still name it. */
+  revokedAt: integer('revoked_at', { mode: 'number' }),
+});

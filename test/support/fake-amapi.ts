@@ -18,7 +18,16 @@ import { AMAPI_SCOPE } from '../../src/android/amapi/token.ts';
 
 const DISCOVERY = path.resolve(import.meta.dirname, '../../src/android/discovery/androidmanagement-v1.discovery.json');
 /** The methods served; anything else answers 404 like an unknown Google URL. */
-const SERVED = ['signupUrls.create', 'enterprises.create', 'enterprises.delete', 'enterprises.policies.patch', 'enterprises.policies.get', 'enterprises.policies.delete'] as const;
+const SERVED = [
+  'signupUrls.create',
+  'enterprises.create',
+  'enterprises.delete',
+  'enterprises.policies.patch',
+  'enterprises.policies.get',
+  'enterprises.policies.delete',
+  'enterprises.enrollmentTokens.create',
+  'enterprises.enrollmentTokens.delete',
+] as const;
 type Operation = (typeof SERVED)[number];
 /** System parameters every Google API takes. */
 const STANDARD_PARAMS = new Set(['$.xgafv', 'access_token', 'alt', 'callback', 'fields', 'key', 'oauth_token', 'prettyPrint', 'quotaUser', 'upload_protocol', 'uploadType']);
@@ -89,7 +98,17 @@ export interface FakeEnterprise {
   projectId: string;
   body: Record<string, unknown>;
   policies: Map<string, FakePolicy>;
+  /** Live tokens by ID, as Google answered their creation. */
+  enrollmentTokens: Map<string, Record<string, unknown>>;
 }
+
+/** The Android Device Policy app's provisioning extras, as Google puts them in every token's qrCode. */
+const DPC_COMPONENT = 'com.google.android.apps.work.clouddpc/.receivers.CloudDeviceAdminReceiver';
+const DPC_SIGNATURE_CHECKSUM = 'I5YvS0O5hXY46mb01BlRjq4oJJGs2kuUcHvVkAPEXlg';
+const DPC_DOWNLOAD = 'https://play.google.com/managed/downloadManagingApp?identifier=setup';
+/** google-duration: seconds with up to nine fractional digits and an `s`. */
+const DURATION = /^(\d+)(\.\d{1,9})?s$/;
+const MAX_DURATION_S = 315_576_000_000;
 
 export interface FakeSignup {
   name: string;
@@ -277,7 +296,13 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
         if (signup.projectId !== query.projectId) throw new GoogleError(400, 'The projectId does not match the signup URL.');
         signup.used = true;
         const name = `enterprises/LC${crypto.randomBytes(5).toString('hex')}`;
-        const e: FakeEnterprise = { name, projectId: signup.projectId, body: { ...(body as object), name, enterpriseDisplayName: 'Example School' }, policies: new Map() };
+        const e: FakeEnterprise = {
+          name,
+          projectId: signup.projectId,
+          body: { ...(body as object), name, enterpriseDisplayName: 'Example School' },
+          policies: new Map(),
+          enrollmentTokens: new Map(),
+        };
         fake.enterprises.set(name, e);
         return e.body;
       }
@@ -310,6 +335,50 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
       case 'enterprises.policies.delete': {
         const e = enterpriseOf(ids[0]!);
         if (!e.policies.delete(ids[1]!)) throw new GoogleError(404, 'Requested entity was not found.');
+        return {};
+      }
+      case 'enterprises.enrollmentTokens.create': {
+        const e = enterpriseOf(ids[0]!);
+        const t = body as generated.EnrollmentToken;
+        for (const out of ['name', 'value', 'qrCode', 'expirationTimestamp'] as const) {
+          if (t[out] !== undefined) throw new GoogleError(400, `enrollmentToken.${out} is output only.`);
+        }
+        // The policy named, in full or by its ID alone, must exist; the discovery document does
+        // not say which error a missing one gets, so this answers INVALID_ARGUMENT for the request.
+        const policyName = t.policyName ?? `${e.name}/policies/default`;
+        const policyId = policyName.includes('/') ? /^(enterprises\/[^/]+)\/policies\/([^/]+)$/.exec(policyName) : [policyName, e.name, policyName];
+        if (!policyId || policyId[1] !== e.name || !e.policies.has(policyId[2]!)) throw new GoogleError(400, `Policy ${policyName} not found.`);
+        let seconds = 3600;
+        if (t.duration !== undefined) {
+          const m = DURATION.exec(t.duration);
+          if (!m) throw new GoogleError(400, `Invalid value at 'enrollment_token.duration' (type.googleapis.com/google.protobuf.Duration), "${t.duration}"`);
+          seconds = Number(m[1]);
+          if (seconds < 60 || seconds > MAX_DURATION_S) throw new GoogleError(400, 'Duration must be between 1 minute and Durations.MAX_VALUE.');
+        }
+        if (t.additionalData !== undefined && t.additionalData.length > 1024) throw new GoogleError(400, 'additionalData must be 1024 characters or less.');
+        const id = crypto.randomBytes(12).toString('base64url');
+        const value = Array.from(crypto.randomBytes(20), (b) => String.fromCharCode(65 + (b % 26))).join('');
+        const qrCode = JSON.stringify({
+          'android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME': DPC_COMPONENT,
+          'android.app.extra.PROVISIONING_DEVICE_ADMIN_SIGNATURE_CHECKSUM': DPC_SIGNATURE_CHECKSUM,
+          'android.app.extra.PROVISIONING_DEVICE_ADMIN_PACKAGE_DOWNLOAD_LOCATION': DPC_DOWNLOAD,
+          'android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE': { 'com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN': value },
+        });
+        const answer = {
+          ...t,
+          name: `${e.name}/enrollmentTokens/${id}`,
+          value,
+          qrCode,
+          duration: `${seconds}s`,
+          expirationTimestamp: new Date(Date.now() + seconds * 1000).toISOString(),
+          allowPersonalUsage: t.allowPersonalUsage ?? 'ALLOW_PERSONAL_USAGE_UNSPECIFIED',
+        };
+        e.enrollmentTokens.set(id, answer);
+        return answer;
+      }
+      case 'enterprises.enrollmentTokens.delete': {
+        const e = enterpriseOf(ids[0]!);
+        if (!e.enrollmentTokens.delete(ids[1]!)) throw new GoogleError(404, 'Requested entity was not found.');
         return {};
       }
     }

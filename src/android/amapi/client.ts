@@ -5,7 +5,7 @@ import { createDelays } from '../../push/apns/backoff.ts';
 import { googleError, googleStatus } from './google-error.ts';
 import { describeIssue } from './issues.ts';
 import { DEFAULT_RETRY, sendWithRetries, type RetryPolicy } from './retry.ts';
-import { Enterprise, Policy } from './schemas.generated.ts';
+import { EnrollmentToken, Enterprise, Policy } from './schemas.generated.ts';
 import type { ServiceAccountKey } from './service-account.ts';
 import { createTokenSource } from './token.ts';
 
@@ -17,12 +17,20 @@ import { createTokenSource } from './token.ts';
 const SignupUrlAnswer = z.looseObject({ name: z.string().regex(/^signupUrls\/[^/]+$/), url: z.string().url() });
 const EnterpriseAnswer = z.looseObject({ name: z.string().regex(/^enterprises\/[^/]+$/) });
 const PolicyAnswer = z.looseObject({ name: z.string().regex(/^enterprises\/[^/]+\/policies\/[^/]+$/), version: z.string().regex(/^\d+$/) });
+const EnrollmentTokenAnswer = z.looseObject({
+  name: z.string().regex(/^enterprises\/[^/]+\/enrollmentTokens\/[^/]+$/),
+  value: z.string().min(1),
+  qrCode: z.string().min(1),
+  expirationTimestamp: z.iso.datetime({ offset: true }),
+});
+export type EnrollmentTokenAnswer = z.infer<typeof EnrollmentTokenAnswer>;
 export type SignupUrlAnswer = z.infer<typeof SignupUrlAnswer>;
 export type EnterpriseAnswer = z.infer<typeof EnterpriseAnswer>;
 export type PolicyAnswer = z.infer<typeof PolicyAnswer>;
 
 const ENTERPRISE_NAME = /^enterprises\/[A-Za-z0-9_-]{1,100}$/;
 const POLICY_NAME = /^enterprises\/[A-Za-z0-9_-]{1,100}\/policies\/[A-Za-z0-9._-]{1,100}$/;
+const ENROLLMENT_TOKEN_NAME = /^enterprises\/[A-Za-z0-9_-]{1,100}\/enrollmentTokens\/[A-Za-z0-9._-]{1,200}$/;
 
 export interface AmapiClientOptions {
   /** MDM_AMAPI_URL, ending in /: Google's, an EMM provider's proxy, or a test server. */
@@ -154,6 +162,22 @@ export function createAmapiClient(opts: AmapiClientOptions) {
 
     async deletePolicy(policyName: string): Promise<void> {
       await call({ operation: 'enterprises.policies.delete', method: 'DELETE', path: `v1/${name(policyName, POLICY_NAME, 'a policy name')}`, idempotent: true });
+    },
+
+    /**
+     * enterprises.enrollmentTokens.create. Not retried after a 5xx: Google may have made the token,
+     * and a second one would be live at Google with no record here.
+     */
+    async createEnrollmentToken(enterpriseName: string, token: EnrollmentToken): Promise<EnrollmentTokenAnswer> {
+      const operation = 'enterprises.enrollmentTokens.create';
+      const body = checked(EnrollmentToken, token, 'enrollmentToken', 'android_enrollment_token_invalid');
+      const value = await call({ operation, method: 'POST', path: `v1/${name(enterpriseName, ENTERPRISE_NAME, 'an enterprise name')}/enrollmentTokens`, body, idempotent: false });
+      return answer(EnrollmentTokenAnswer, value, operation);
+    },
+
+    /** enterprises.enrollmentTokens.delete: no device can enroll with the token from then on. */
+    async deleteEnrollmentToken(tokenName: string): Promise<void> {
+      await call({ operation: 'enterprises.enrollmentTokens.delete', method: 'DELETE', path: `v1/${name(tokenName, ENROLLMENT_TOKEN_NAME, 'an enrollment token name')}`, idempotent: true });
     },
 
     /** Cuts short any backoff in progress: a closing appliance does not wait out Google's quota. */
