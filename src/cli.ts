@@ -70,7 +70,9 @@ const USAGE = `usage: mdm <command> [options]
                                  print a single-use enrollment link for an Apple device
   admin create --username NAME --password-stdin [--role admin|read-only]
                                  create a web console admin (the password is read from stdin)
-  admin list                     console admins: username, role, created
+  admin list                     console admins: username, role, created, two-factor on/off
+  admin totp reset --username NAME
+                                 turn two-factor off for an admin who lost the phone (they set it up again)
   api-token create --name NAME   create a token for the JSON API (/api/v1); printed once, only its hash is kept
   api-token list                 tokens: id, name, created, last used, status
   api-token revoke ID            revoke a token at once
@@ -190,6 +192,15 @@ async function main(argv: string[]): Promise<number | null> {
     }
     case 'admin': {
       const { values, positionals } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, role: { type: 'string' } });
+      if (sub === 'totp') {
+        if (positionals[0] !== 'reset') throw new UsageError(`unknown command: admin totp ${positionals[0] ?? ''}`);
+        if (positionals.length > 1) throw new UsageError(`unexpected argument: ${positionals[1]}`);
+        const username = values.username as string | undefined;
+        if (!username?.trim()) throw new UsageError('admin totp reset needs --username NAME');
+        const wasOn = withAppliance(values, (app) => app.admins.twoFactor.reset(username));
+        process.stdout.write(wasOn ? `two-factor turned off for ${username.trim().toLowerCase()}; they can set it up again after signing in\n` : `two-factor was not on for ${username.trim().toLowerCase()}\n`);
+        return 0;
+      }
       if (positionals.length) throw new UsageError(`unexpected argument: ${positionals[0]}`);
       if (sub === 'create') {
         const username = values.username as string | undefined;
@@ -211,7 +222,7 @@ async function main(argv: string[]): Promise<number | null> {
       }
       if (sub === 'list') {
         withAppliance(values, (app) => {
-          for (const a of app.admins.list()) process.stdout.write([a.username, a.role, new Date(a.createdAt).toISOString()].join('\t') + '\n');
+          for (const a of app.admins.list()) process.stdout.write([a.username, a.role, new Date(a.createdAt).toISOString(), a.twoFactor ? 'two-factor' : '-'].join('\t') + '\n');
         });
         return 0;
       }

@@ -56,7 +56,7 @@ export function compose(config: Config, log: Logger) {
   const queue = createCommandQueue({ repo: appleRepo, log: log.child({ mod: 'queue' }), defaultTtlMs: config.commandTtl });
   const links = createEnrollmentLinks({ repo: appleRepo, challenges, publicUrl: config.publicUrl, log: log.child({ mod: 'enroll' }) });
   const apiTokens = createApiTokens({ repo: createAuthRepo(store.db), log: log.child({ mod: 'api' }) });
-  const admins = createAdmins({ repo: createAdminRepo(store.db), log: log.child({ mod: 'admins' }), publicUrl: config.publicUrl });
+  const admins = createAdmins({ repo: createAdminRepo(store.db), sealer, log: log.child({ mod: 'admins' }), publicUrl: config.publicUrl, organization: config.organization });
   // No connection is opened until a call is made: CLI commands compose this too.
   const android = createAndroidEnterprise({
     repo: createAndroidRepo(store.db),

@@ -7,6 +7,7 @@ import { hashPassword, SCRYPT, verifyPassword } from '../src/admins/password.ts'
 import { createAdminRepo } from '../src/admins/repo.ts';
 import { createAdmins, LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, SESSION_IDLE_MS, SESSION_MAX_MS, SETUP_TTL_MS } from '../src/admins/service.ts';
 import { createLogger } from '../src/log.ts';
+import { createSealer } from '../src/secrets/seal.ts';
 import { openStore, type Store } from '../src/store/db.ts';
 import { tempDir } from './support/server.ts';
 
@@ -22,8 +23,20 @@ describe('console admins', () => {
     store = openStore(tempDir());
     stores.push(store);
     clock = Date.UTC(2026, 0, 1);
-    admins = createAdmins({ repo: createAdminRepo(store.db), log: createLogger('silent'), publicUrl: 'https://mdm.example.com', now: () => clock });
+    admins = createAdmins({
+      repo: createAdminRepo(store.db),
+      sealer: createSealer(crypto.randomBytes(32)),
+      log: createLogger('silent'),
+      publicUrl: 'https://mdm.example.com',
+      organization: 'Example',
+      now: () => clock,
+    });
   });
+  const signIn = async (name: string, pass: string, address: string) => {
+    const r = await admins.login(name, pass, address);
+    assert.ok('secret' in r, 'a session, not a two-factor challenge');
+    return r;
+  };
   after(() => stores.forEach((s) => s.close()));
 
   test('passwords: scrypt N=2^15 r=8 p=1, 16-byte salt, 32-byte key; verified against the stored parameters', async () => {
@@ -94,7 +107,7 @@ describe('console admins', () => {
     await assert.rejects(admins.login('alice', PASSWORD, '10.0.2.1'), { code: 'login_throttled', status: 429 });
     await assert.rejects(admins.login('ALICE', PASSWORD, '10.0.2.2'), { code: 'login_throttled' }, 'the name is matched as stored');
     clock += LOGIN_WINDOW_MS;
-    const s = await admins.login('alice', PASSWORD, '10.0.2.1');
+    const s = await signIn('alice', PASSWORD, '10.0.2.1');
     assert.equal(s.admin.username, 'alice');
     // Success clears the account's failures.
     for (let i = 1; i < LOGIN_MAX_FAILURES; i++) await assert.rejects(admins.login('alice', 'wrong', `10.0.3.${i}`), { code: 'login_failed' });
@@ -110,7 +123,7 @@ describe('console admins', () => {
 
   test('sessions: 256-bit secret stored as its SHA-256, idle expiry, absolute expiry, logout deletes the row', async () => {
     await admins.create({ username: 'alice', password: PASSWORD, role: 'read-only' });
-    const s = await admins.login('alice', PASSWORD, '127.0.0.1');
+    const s = await signIn('alice', PASSWORD, '127.0.0.1');
     assert.equal(Buffer.from(s.secret, 'base64url').length, 32);
     const rows = () => store.sqlite.prepare('SELECT * FROM admin_sessions').all() as Array<Record<string, unknown>>;
     assert.equal(rows()[0]!.hash, crypto.createHash('sha256').update(s.secret).digest('hex'));
@@ -128,11 +141,11 @@ describe('console admins', () => {
     assert.equal(admins.session(s.secret), null, 'past the absolute end');
     assert.equal(rows().length, 0, 'an ended session is deleted when seen');
 
-    const idle = await admins.login('alice', PASSWORD, '127.0.0.1');
+    const idle = await signIn('alice', PASSWORD, '127.0.0.1');
     clock += SESSION_IDLE_MS;
     assert.equal(admins.session(idle.secret), null, 'idle too long');
 
-    const out = await admins.login('alice', PASSWORD, '127.0.0.1');
+    const out = await signIn('alice', PASSWORD, '127.0.0.1');
     admins.logout(out.secret);
     assert.equal(admins.session(out.secret), null);
     assert.equal(rows().length, 0);

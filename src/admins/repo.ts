@@ -1,6 +1,6 @@
-import { and, count, eq, gt, lt, or, sql } from 'drizzle-orm';
+import { and, count, eq, gt, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Db } from '../store/db.ts';
-import { admins, adminSessions, adminSetupTokens, loginFailures } from './tables.ts';
+import { adminLoginChallenges, admins, adminSessions, adminSetupTokens, loginFailures } from './tables.ts';
 
 export type AdminRow = typeof admins.$inferSelect;
 export type SessionRow = typeof adminSessions.$inferSelect;
@@ -26,6 +26,45 @@ export function createAdminRepo(db: Db) {
     },
     adminByUsername(username: string): AdminRow | undefined {
       return db.select().from(admins).where(eq(admins.username, username)).get();
+    },
+    adminById(id: string): AdminRow | undefined {
+      return db.select().from(admins).where(eq(admins.id, id)).get();
+    },
+    setTotp(id: string, set: Partial<Pick<AdminRow, 'totpSecret' | 'totpPending' | 'totpLastStep'>>) {
+      return db.update(admins).set(set).where(eq(admins.id, id)).run().changes;
+    },
+    /**
+     * Records `step` as used, only if it is later than the last one used: false means the code
+     * was spent already (or a concurrent request spent it first).
+     */
+    spendTotpStep(id: string, step: number): boolean {
+      return (
+        db
+          .update(admins)
+          .set({ totpLastStep: step })
+          .where(and(eq(admins.id, id), or(isNull(admins.totpLastStep), lt(admins.totpLastStep, step))))
+          .run().changes === 1
+      );
+    },
+    insertLoginChallenge(row: typeof adminLoginChallenges.$inferInsert) {
+      db.insert(adminLoginChallenges).values(row).run();
+    },
+    loginChallenge(hash: string) {
+      return db
+        .select({ challenge: adminLoginChallenges, admin: admins })
+        .from(adminLoginChallenges)
+        .innerJoin(admins, eq(admins.id, adminLoginChallenges.adminId))
+        .where(eq(adminLoginChallenges.hash, hash))
+        .get();
+    },
+    deleteLoginChallenge(hash: string) {
+      db.delete(adminLoginChallenges).where(eq(adminLoginChallenges.hash, hash)).run();
+    },
+    deleteLoginChallengesOf(adminId: string) {
+      db.delete(adminLoginChallenges).where(eq(adminLoginChallenges.adminId, adminId)).run();
+    },
+    purgeLoginChallenges(now: number) {
+      db.delete(adminLoginChallenges).where(lte(adminLoginChallenges.expiresAt, now)).run();
     },
     admins(): AdminRow[] {
       return db.select().from(admins).orderBy(admins.username).all();

@@ -3,8 +3,13 @@ import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { sha256Hex } from '../secrets/hash.ts';
+import type { Sealer } from '../secrets/seal.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import type { AdminRepo, AdminRow } from './repo.ts';
+import { createThrottle, LOGIN_WINDOW_MS } from './throttle.ts';
+import { createTwoFactor } from './two-factor.ts';
+
+export { LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS } from './throttle.ts';
 
 export const ROLES = ['admin', 'read-only'] as const;
 export type Role = (typeof ROLES)[number];
@@ -13,9 +18,8 @@ export type Role = (typeof ROLES)[number];
 export const SESSION_IDLE_MS = 30 * 60_000;
 /** ...and after this long in any case: a stolen cookie is not good forever. */
 export const SESSION_MAX_MS = 12 * 3_600_000;
-/** Sign-in throttling: this many failures in the window, per account or per address, lock sign-in out for the rest of it. */
-export const LOGIN_MAX_FAILURES = 5;
-export const LOGIN_WINDOW_MS = 15 * 60_000;
+/** Between a right password and the code: long enough to find the phone, short enough that a half-done sign-in is not left lying around. */
+export const LOGIN_CHALLENGE_MS = 5 * 60_000;
 /** The setup URL is for the person who just installed the appliance: a day is plenty. */
 export const SETUP_TTL_MS = 24 * 3_600_000;
 /** lastSeenAt is what idle expiry reads: minute precision spares a write per request. */
@@ -33,6 +37,7 @@ export interface AdminInfo {
   username: string;
   role: Role;
   createdAt: number;
+  twoFactor: boolean;
 }
 export interface Session {
   admin: AdminInfo;
@@ -43,8 +48,13 @@ export interface NewSession extends Session {
   secret: string;
   expiresAt: number;
 }
+/** A right password for an admin with two-factor on: `challenge` goes back with the code, and opens nothing else. */
+export interface LoginChallenge {
+  challenge: string;
+  expiresAt: number;
+}
 
-const info = ({ passwordHash: _, ...row }: AdminRow): AdminInfo => row;
+const info = ({ passwordHash: _p, totpSecret, totpPending: _t, totpLastStep: _s, ...row }: AdminRow): AdminInfo => ({ ...row, twoFactor: totpSecret !== null });
 const hash = sha256Hex;
 const random = () => crypto.randomBytes(32).toString('base64url');
 
@@ -54,10 +64,12 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, field: string): z
   return r.data;
 }
 
-/** Console admins: accounts, the first-admin setup URL, sign-in with throttling, and server-side sessions. */
-export function createAdmins(opts: { repo: AdminRepo; log: Logger; publicUrl: string; now?: () => number }) {
+/** Console admins: accounts, the first-admin setup URL, sign-in with throttling and optional two-factor, and server-side sessions. */
+export function createAdmins(opts: { repo: AdminRepo; sealer: Sealer; log: Logger; publicUrl: string; organization: string; now?: () => number }) {
   const { repo, log } = opts;
   const now = opts.now ?? Date.now;
+  const throttle = createThrottle({ repo, log, now });
+  const twoFactor = createTwoFactor({ repo, sealer: opts.sealer, throttle, issuer: opts.organization, log, now });
   // Unknown names are checked against this, so they cost the same time as wrong passwords.
   // Made on first use: CLI commands that never sign anyone in should not pay for a hash.
   let decoy: Promise<string> | null = null;
@@ -77,10 +89,15 @@ export function createAdmins(opts: { repo: AdminRepo; log: Logger; publicUrl: st
       passwordHash: await hashPassword(parse(password, input.password, 'password')),
       role: parse(z.enum(ROLES), input.role, 'role'),
       createdAt: now(),
+      totpSecret: null,
+      totpPending: null,
+      totpLastStep: null,
     };
   }
 
   return {
+    twoFactor,
+
     /** AppError invalid_request, admin_exists. */
     async create(input: { username: string; password: string; role: Role }): Promise<AdminInfo> {
       const row = await newAdmin(input);
@@ -133,29 +150,60 @@ export function createAdmins(opts: { repo: AdminRepo; log: Logger; publicUrl: st
     },
 
     /**
-     * Signs in. Throttled per account and per address before the password is even checked, so a
-     * guesser learns nothing once locked out; the refusal never says which part was wrong.
+     * Signs in, or for an admin with two-factor on, returns the challenge that `loginCode` takes
+     * with the code. Throttled per account and per address before the password is even checked,
+     * so a guesser learns nothing once locked out; the refusal never says which part was wrong.
      * AppError login_throttled (429), login_failed.
      */
-    async login(name: string, pass: string, address: string): Promise<NewSession> {
+    async login(name: string, pass: string, address: string): Promise<NewSession | LoginChallenge> {
       const user = name.trim().toLowerCase().slice(0, 200);
       const t = now();
-      const f = repo.failuresSince(user, address, t - LOGIN_WINDOW_MS);
-      if (f.byUser >= LOGIN_MAX_FAILURES || f.byAddress >= LOGIN_MAX_FAILURES) {
-        log.warn({ username: user, address }, 'sign-in throttled');
-        throw new AppError('login_throttled', `Too many failed sign-ins. Try again in ${LOGIN_WINDOW_MS / 60_000} minutes.`, 429);
-      }
+      throttle.check(user, address);
       const admin = repo.adminByUsername(user);
       // No stored password is longer: an oversized one is wrong without being hashed.
       const ok = pass.length <= 1024 && (await verifyPassword(pass, admin?.passwordHash ?? (await (decoy ??= hashPassword(random())))));
       if (!admin || !ok) {
-        repo.recordFailure(user, address, t);
+        throttle.fail(user, address);
         log.warn({ username: user, address }, 'sign-in failed');
         throw new AppError('login_failed', 'Wrong username or password.', 400);
       }
-      repo.clearFailures(user);
+      if (admin.totpSecret) {
+        // Failures are cleared only once the code is right too: else each right password would
+        // buy a guesser who has it another four tries at the code.
+        const challenge = random();
+        repo.insertLoginChallenge({ hash: hash(challenge), adminId: admin.id, expiresAt: t + LOGIN_CHALLENGE_MS });
+        log.info({ username: user, address }, 'sign-in: password accepted, code wanted');
+        return { challenge, expiresAt: t + LOGIN_CHALLENGE_MS };
+      }
+      throttle.clear(user);
       log.info({ username: user, address }, 'signed in');
       return newSession(admin);
+    },
+
+    /**
+     * The second step: a current code, not used before, for the challenge's admin. Wrong codes
+     * count with wrong passwords; the challenge stays for another try until it expires.
+     * AppError login_expired (410), login_throttled (429), login_failed.
+     */
+    loginCode(challenge: string, code: string, address: string): NewSession {
+      const h = hash(challenge);
+      const found = /^[A-Za-z0-9_-]{43}$/.test(challenge) ? repo.loginChallenge(h) : undefined;
+      if (!found || found.challenge.expiresAt <= now() || !found.admin.totpSecret) {
+        throw new AppError('login_expired', 'This sign-in has expired. Sign in again.', 410);
+      }
+      const user = found.admin.username;
+      throttle.check(user, address);
+      if (!twoFactor.verify(found.admin, code)) {
+        throttle.fail(user, address);
+        log.warn({ username: user, address }, 'sign-in failed: wrong code');
+        throw new AppError('login_failed', 'Wrong code, or one used already. Type the code your app shows now.', 400);
+      }
+      return repo.transaction(() => {
+        repo.deleteLoginChallenge(h);
+        throttle.clear(user);
+        log.info({ username: user, address }, 'signed in with two-factor');
+        return newSession(found.admin);
+      });
     },
 
     /** The live session a cookie's secret stands for, or null when unknown, idle too long or past its end. */
@@ -177,11 +225,12 @@ export function createAdmins(opts: { repo: AdminRepo; log: Logger; publicUrl: st
       repo.deleteSession(hash(secret));
     },
 
-    /** Housekeeping: ended sessions and failures older than the throttling window. */
+    /** Housekeeping: ended sessions, expired sign-in challenges, and failures older than the throttling window. */
     purge(): void {
       const t = now();
       repo.purgeSessions(t, t - SESSION_IDLE_MS);
       repo.purgeFailures(t - LOGIN_WINDOW_MS);
+      repo.purgeLoginChallenges(t);
     },
   };
 }

@@ -17,8 +17,10 @@ import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
 import { DevicePage } from './pages/device.tsx';
 import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
 import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
-import { LoginPage, SetupPage } from './pages/login.tsx';
+import { LoginCodePage, LoginPage, SetupPage } from './pages/login.tsx';
 import { SettingsPage } from './pages/settings.tsx';
+import { TwoFactorPage } from './pages/two-factor.tsx';
+import { qrSvg } from './qr.ts';
 import { clientAddress, currentSession, endSession, requireAdmin, requireCsrf, requireSession, sameOrigin, startSession, type ConsoleEnv } from './session.ts';
 
 export interface ConsoleDeps {
@@ -80,6 +82,11 @@ const lockForm = z.object({
     .regex(/^[0-9+()\-. ]*$/, 'the phone number may hold only digits, spaces and + ( ) - .'),
 });
 
+const TWO_FACTOR_NOTICES: Record<string, string> = {
+  on: 'Two-factor authentication is on: the next sign-in asks for a code.',
+  off: 'Two-factor authentication is off.',
+};
+
 const NOTICES: Record<string, string> = {
   lock: 'Lock queued. The device is pushed now and locks when it checks in.',
   inventory: 'Inventory refresh queued. The device is pushed now and answers when it checks in.',
@@ -119,11 +126,29 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const username = field(body, 'username');
     try {
       const s = await admins.login(username, field(body, 'password'), clientAddress(c, deps.trustedProxies));
+      if ('challenge' in s) return render(c, <LoginCodePage challenge={s.challenge} next={next} />);
       startSession(c, s, deps.trustedProxies);
       return c.redirect(next, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
       return render(c, <LoginPage next={next} username={username} error={e.message} />, e.status);
+    }
+  });
+
+  app.post('/login/two-factor', async (c) => {
+    // No session to carry a CSRF token yet: the challenge, known only to this browser, stands in for it.
+    if (!sameOrigin(c)) return refused(c, 403, 'This request came from another site and was refused.');
+    const body = await c.req.parseBody();
+    const next = safeNext(field(body, 'next'));
+    const challenge = field(body, 'challenge');
+    try {
+      const s = admins.loginCode(challenge, field(body, 'code'), clientAddress(c, deps.trustedProxies));
+      startSession(c, s, deps.trustedProxies);
+      return c.redirect(next, 303);
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      if (e.code === 'login_expired') return render(c, <LoginPage next={next} error={e.message} />, e.status);
+      return render(c, <LoginCodePage challenge={challenge} next={next} error={e.message} />, e.status);
     }
   });
 
@@ -299,6 +324,52 @@ export function consoleRoutes(deps: ConsoleDeps) {
       />,
     );
   });
+
+  // Every admin's own account, read-only ones included: securing one's sign-in changes nothing on the appliance.
+  const twoFactorPage = async (c: Context<ConsoleEnv>, o: { notice?: string; error?: string; status?: number } = {}) => {
+    const session = c.get('session');
+    const setup = admins.twoFactor.pendingSetup(session.admin.id);
+    const view = setup && { ...setup, qrSvg: await qrSvg(setup.uri) };
+    return render(c, <TwoFactorPage session={session} setup={view} notice={o.notice} error={o.error} />, o.status);
+  };
+  /** Runs a two-factor change; a wrong code or throttling is shown on the page. */
+  const twoFactorAction = (run: (c: Context<ConsoleEnv>, code: string, address: string) => string) => async (c: Context<ConsoleEnv>) => {
+    const body = await c.req.parseBody();
+    try {
+      const done = run(c, field(body, 'code'), clientAddress(c, deps.trustedProxies));
+      return c.redirect(`/account/two-factor?done=${done}`, 303);
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      return twoFactorPage(c, { error: e.message, status: e.status });
+    }
+  };
+
+  app.get('/account/two-factor', signedIn, (c) => twoFactorPage(c, { notice: TWO_FACTOR_NOTICES[c.req.query('done') ?? ''] }));
+
+  app.post('/account/two-factor/start', signedIn, csrf, (c) => {
+    admins.twoFactor.start(c.get('session').admin.id);
+    return c.redirect('/account/two-factor', 303);
+  });
+
+  app.post(
+    '/account/two-factor/enable',
+    signedIn,
+    csrf,
+    twoFactorAction((c, code, address) => {
+      admins.twoFactor.enable(c.get('session').admin.id, code, address);
+      return 'on';
+    }),
+  );
+
+  app.post(
+    '/account/two-factor/disable',
+    signedIn,
+    csrf,
+    twoFactorAction((c, code, address) => {
+      admins.twoFactor.disable(c.get('session').admin.id, code, address);
+      return 'off';
+    }),
+  );
 
   return app;
 }

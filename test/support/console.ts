@@ -34,6 +34,25 @@ export class ConsoleClient {
 
   async login(username: string, password: string, headers: Record<string, string> = {}) {
     const r = await this.post('/login', { username, password, next: '/' }, { headers });
+    await this.adopt(r);
+    return r;
+  }
+
+  /**
+   * Signs in with two-factor: the password, then `code` with the challenge the code form carries.
+   * Returns both answers; the second is null when the password step did not ask for a code.
+   */
+  async loginWithCode(username: string, password: string, code: string, headers: Record<string, string> = {}) {
+    const first = await this.post('/login', { username, password, next: '/' }, { headers });
+    const challenge = /name="challenge" value="([^"]+)"/.exec(first.text)?.[1];
+    if (first.status !== 200 || !challenge) return { first, second: null, challenge: null };
+    const second = await this.post('/login/two-factor', { challenge, code, next: '/' }, { headers });
+    await this.adopt(second);
+    return { first, second, challenge };
+  }
+
+  /** A 303 with a session cookie: keep the cookie and read the CSRF token from the next page. */
+  private async adopt(r: { status: number; headers: Headers }) {
     const set = r.headers.get('set-cookie');
     if (r.status === 303 && set) {
       this.cookie = set.split(';')[0]!;
@@ -42,6 +61,5 @@ export class ConsoleClient {
       this.csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? null;
       assert.ok(this.csrf, 'the page carries a CSRF token');
     }
-    return r;
   }
 }

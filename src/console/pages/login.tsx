@@ -44,3 +44,28 @@ export function SetupPage(props: { token: string; error?: string; username?: str
     </Layout>
   );
 }
+
+/** The second step for an admin with two-factor on: the challenge from the right password, and the code. */
+export function LoginCodePage(props: { challenge: string; next: string; error?: string }) {
+  return (
+    <Layout title="Sign in" session={null}>
+      <div class="narrow">
+        <h1>Sign in</h1>
+        {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+        <p>Type the six-digit code from your authenticator app.</p>
+        <form method="post" action="/login/two-factor">
+          <input type="hidden" name="challenge" value={props.challenge} />
+          <input type="hidden" name="next" value={props.next} />
+          <label for="code">Code</label>
+          <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength={6} required autofocus />
+          <div class="form-actions">
+            <button type="submit">Verify</button>
+          </div>
+        </form>
+        <p class="muted">
+          No code? <a href="/login">Start again</a>, or ask another admin to run <code>mdm admin totp reset</code>.
+        </p>
+      </div>
+    </Layout>
+  );
+}

@@ -52,13 +52,19 @@ export function SettingsPage(props: { session: Session; data: SettingsData }) {
           {when(d.ca.notAfter)} ({d.ca.state})
         </dd>
       </dl>
+      <h2>Two-factor authentication</h2>
+      <p data-testid="own-two-factor">
+        For your account ({props.session.admin.username}): <strong>{props.session.admin.twoFactor ? 'on' : 'off'}</strong>.{' '}
+        <a href="/account/two-factor">{props.session.admin.twoFactor ? 'Manage two-factor authentication' : 'Set up two-factor authentication'}</a>
+      </p>
       <h2>Admins</h2>
-      <DataTable columns={['Username', 'Role', 'Created']}>
+      <DataTable columns={['Username', 'Role', 'Created', 'Two-factor']}>
         {d.admins.map((a) => (
           <tr>
             <td>{a.username}</td>
             <td>{a.role}</td>
             <td>{when(a.createdAt)}</td>
+            <td>{a.twoFactor ? 'on' : 'off'}</td>
           </tr>
         ))}
       </DataTable>
