@@ -31,6 +31,7 @@ import * as plist from 'plist';
 import { Client as Connection } from 'undici';
 import { buildCommand } from '../../src/apple/commands/build.ts';
 import { answerFor } from '../../src/apple/simulator/answers.ts';
+import { decodePlist } from '../../src/apple/plist.ts';
 import { AppleDevice, type Dict } from '../../src/apple/simulator/device.ts';
 import { createGate } from '../../src/apple/simulator/gate.ts';
 import { createHttpClient } from '../../src/apple/simulator/http.ts';
@@ -477,7 +478,7 @@ async function client(): Promise<void> {
   function presign(m: Extract<ToClient, { type: 'presign' }>) {
     const t = performance.now();
     let messages = 0;
-    const commands = m.commands.map((c) => ({ uuid: c.uuid, dict: plist.parse(Buffer.from(c.plist).toString('utf8')) as Dict }));
+    const commands = m.commands.map((c) => ({ uuid: c.uuid, dict: decodePlist(c.plist) as Dict }));
     signed.clear();
     for (const d of devices.slice(0, m.devices)) {
       const answers = new Map<string, Prepared>();
@@ -547,7 +548,7 @@ async function client(): Promise<void> {
         // Signed ahead, the answer is found by the command's UUID; signed now, it is worked out from the command.
         const uuid = ahead ? /<key>CommandUUID<\/key>\s*<string>([^<]*)<\/string>/.exec(idle.body.toString('latin1'))?.[1] : undefined;
         let answer: Dict | undefined;
-        const toSend = prepare(d, uuid ? ahead?.answers.get(uuid) : undefined, () => (answer = answerFor(d, plist.parse(idle.body.toString('utf8')) as Dict)));
+        const toSend = prepare(d, uuid ? ahead?.answers.get(uuid) : undefined, () => (answer = answerFor(d, decodePlist(idle.body) as Dict)));
         const ack = await message(d, toSend);
         if (!ack) continue;
         if ((answer?.Status ?? 'Acknowledged') === 'Acknowledged') {

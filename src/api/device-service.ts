@@ -26,13 +26,18 @@ const summary = (r: ListedRow) => ({
 /** Devices as the API shows them: a paged listing, one device with its inventory and channels; and removal. */
 export function createDeviceViews(repo: AppleRepo, now: () => number = Date.now) {
   return {
+    /** AppError device_not_found unless the device has its device channel (same id); its inventory is not read. */
+    requireChannel(id: string): void {
+      if (!repo.binding(id)) throw new AppError('device_not_found', `no device ${id}`, 404);
+    },
+
     /**
      * Takes a device out of management: every channel marked removed, its queue cancelled. The
      * device learns it at its next check-in (403 com.apple.unrecognized.device) and unenrolls;
      * its record and history stay. Removing it again changes nothing.
      */
     remove(id: string) {
-      if (!repo.device(id)) throw new AppError('device_not_found', `no device ${id}`, 404);
+      this.requireChannel(id);
       const r = repo.removeDevice(id, now());
       return { id, status: 'removed' as const, enrollments: r.enrollments, cancelled_commands: r.cancelled, channels: r.ids };
     },

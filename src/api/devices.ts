@@ -45,7 +45,7 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes) {
   // Pushes the device channel now and shows APNs's answer, whatever the last one was.
   app.post('/devices/:id/push', async (c) => {
     const id = parseWith(deviceId, c.req.param('id'), 'id');
-    views.get(id);
+    views.requireChannel(id);
     const r = await pushes.pushNow(id);
     return c.json({
       enrollment_id: id,

@@ -1,5 +1,6 @@
 import { commandSpec } from './catalog.ts';
 import type { KeyNode, KeyOsSupport, OsSupport, Platform } from './types.ts';
+import { isDictionary } from './validate.ts';
 
 /** What is known of a device and its enrollment; a fact left undefined is not checked. */
 export interface DeviceFacts {
@@ -31,12 +32,17 @@ export function checkSupport(requestType: string, device: DeviceFacts, params?: 
 
 function commandRefusal(spec: ReturnType<typeof commandSpec>, device: DeviceFacts): string | null {
   const os: OsSupport | undefined = spec.supportedOS[device.platform];
-  const name = spec.requestType;
-  if (!os) return `${name} is not available on ${device.platform}`;
+  return os ? supportRefusal(spec.requestType, os, device) : `${spec.requestType} is not available on ${device.platform}`;
+}
 
+/**
+ * What one supportedOS entry rules out on this device: a command's (every field given) or a
+ * parameter's (only where it differs from its command). A fact the device has not told is not checked.
+ */
+function supportRefusal(name: string, os: KeyOsSupport, device: DeviceFacts): string | null {
   const version = osVersion(device);
   if (version !== undefined) {
-    if (compareVersions(version, os.introduced) < 0) return `${name} needs ${device.platform} ${os.introduced} or later (the device runs ${device.osVersion})`;
+    if (os.introduced && compareVersions(version, os.introduced) < 0) return `${name} needs ${device.platform} ${os.introduced} or later (the device runs ${device.osVersion})`;
     if (os.removed && compareVersions(version, os.removed) >= 0) return `${name} was removed in ${device.platform} ${os.removed} (the device runs ${device.osVersion})`;
   }
 
@@ -44,7 +50,7 @@ function commandRefusal(spec: ReturnType<typeof commandSpec>, device: DeviceFact
   if (os.sharedipad?.mode === 'forbidden' && device.sharedIPad === true) return `${name} is not available on Shared iPad`;
   if (os.sharedipad?.mode === 'required' && device.sharedIPad === false) return `${name} is only available on Shared iPad`;
   const onChannel = device.channel === 'user' ? (shared?.userchannel ?? os.userchannel) : (shared?.devicechannel ?? os.devicechannel);
-  if (!onChannel) return `${name} cannot be sent on the ${device.channel} channel on ${device.platform}${shared ? ' (Shared iPad)' : ''}`;
+  if (onChannel === false) return `${name} cannot be sent on the ${device.channel} channel on ${device.platform}${shared ? ' (Shared iPad)' : ''}`;
 
   if (os.userenrollment === 'forbidden' && device.userEnrollment === true) return `${name} is not available with User Enrollment`;
   if (os.userenrollment === 'required' && device.userEnrollment === false) return `${name} needs User Enrollment`;
@@ -60,7 +66,6 @@ function commandRefusal(spec: ReturnType<typeof commandSpec>, device: DeviceFact
 
 const osVersion = (device: DeviceFacts) => (device.osVersion === undefined ? undefined : /^\d+(?:\.\d+)*/.exec(device.osVersion.trim())?.[0]);
 
-const isDictionary = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date);
 
 /** The first parameter given that this device cannot take, walking the schema tree along the value. */
 function paramRefusal(command: string, keys: KeyNode[], value: Record<string, unknown>, device: DeviceFacts, prefix: string): string | null {
@@ -95,21 +100,8 @@ function valueRefusal(command: string, path: string, node: KeyNode, v: unknown, 
 /** What Apple's schema says of one parameter on this device, where it differs from its command. */
 function keyRefusal(command: string, what: string, node: KeyNode, device: DeviceFacts): string | null {
   if (!node.supportedOS || !(device.platform in node.supportedOS)) return null;
-  const os: KeyOsSupport | null | undefined = node.supportedOS[device.platform];
-  const name = `${command} ${what}`;
-  if (!os) return `${name} is not available on ${device.platform}`;
-  const version = osVersion(device);
-  if (version !== undefined && os.introduced && compareVersions(version, os.introduced) < 0) return `${name} needs ${device.platform} ${os.introduced} or later (the device runs ${device.osVersion})`;
-  if (version !== undefined && os.removed && compareVersions(version, os.removed) >= 0) return `${name} was removed in ${device.platform} ${os.removed} (the device runs ${device.osVersion})`;
-  if (os.supervised && device.supervised === false) return `${name} needs a supervised device`;
-  if (os.userenrollment === 'forbidden' && device.userEnrollment === true) return `${name} is not available with User Enrollment`;
-  if (os.sharedipad?.mode === 'forbidden' && device.sharedIPad === true) return `${name} is not available on Shared iPad`;
-  if (os.devicechannel === false && device.channel === 'device') return `${name} cannot be sent on the device channel`;
-  if (os.userchannel === false && device.channel === 'user') return `${name} cannot be sent on the user channel`;
-  if (os.accessrightsBit && device.accessRights !== undefined && device.userEnrollment !== true && !(device.accessRights & os.accessrightsBit)) {
-    return `${name} needs the ${os.accessrights} access right (${os.accessrightsBit}), which this enrollment's AccessRights (${device.accessRights}) do not grant`;
-  }
-  return null;
+  const os = node.supportedOS[device.platform];
+  return os ? supportRefusal(`${command} ${what}`, os, device) : `${command} ${what} is not available on ${device.platform}`;
 }
 
 /** Dotted numeric versions: "10.13.4" < "10.14" == "10.14.0". */

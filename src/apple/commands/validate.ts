@@ -58,7 +58,8 @@ const oneOf = (values: ReadonlyArray<string | number>) => {
 
 const member = (path: string, key: string) => (/^[A-Za-z0-9_-]+$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
 
-const isDictionary = (v: unknown): v is Record<string, unknown> => {
+/** A plain object (what JSON and property lists make), not an array, data, a date or a class instance. */
+export const isDictionary = (v: unknown): v is Record<string, unknown> => {
   if (typeof v !== 'object' || v === null) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import * as plist from 'plist';
 import { signSignedData, type Signer } from '../../pki/cms.ts';
 import { OID } from '../../pki/x509.ts';
-import type { PlistDict } from '../plist.ts';
+import { decodePlist, type PlistDict } from '../plist.ts';
 import type { EnrollmentProfile } from './enrollment-profile.ts';
 import { createHttpClient, type HttpClient, type HttpReply } from './http.ts';
 import { randomPersona, serialNumber, udidFor, type Persona } from './persona.ts';
@@ -145,7 +145,7 @@ export class AppleDevice {
   /** Reads the server's answer to a message. */
   static reply(res: HttpReply): MdmReply {
     const type = String(res.headers['content-type'] ?? '');
-    const parsed = res.body.length && type.includes('xml') ? (plist.parse(res.body.toString('utf8')) as Dict) : null;
+    const parsed = res.body.length && type.includes('xml') ? (decodePlist(res.body) as Dict) : null;
     return { status: res.status, body: res.body, plist: parsed, type };
   }
 
