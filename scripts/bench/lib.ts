@@ -221,22 +221,13 @@ export async function startOurServer(o: OurServerOptions): Promise<OurServer> {
 export function createEnrollments(app: Appliance, n: number): string[] {
   const ids = Array.from({ length: n }, (_, i) => `BENCH-${String(i).padStart(8, '0')}-${((i * 2654435761) % 2 ** 32).toString(16).toUpperCase().padStart(8, '0')}`);
   const t = Date.now();
-  app.appleRepo.transaction(() => {
-    for (const id of ids) {
-      app.appleRepo.upsertEnrollment({
-        id,
-        type: 'device',
-        deviceId: id,
-        status: 'enrolled',
-        topic: 'com.apple.mgmt.External.bench',
-        pushToken: crypto.createHash('sha256').update(id).digest('hex'),
-        pushMagic: id,
-        enrolledAt: t,
-        tokenUpdatedAt: t,
-        lastSeenAt: t,
-        createdAt: t,
-      });
-    }
-  });
+  // One prepared INSERT rather than the repo's upsert: setting up 100,000 channels is not what is timed.
+  const insert = app.store.sqlite.prepare(
+    `INSERT INTO apple_enrollments (id, type, device_id, status, topic, push_token, push_magic, enrolled_at, token_updated_at, last_seen_at, created_at)
+     VALUES (?, 'device', ?, 'enrolled', 'com.apple.mgmt.External.bench', ?, ?, ?, ?, ?, ?)`,
+  );
+  app.store.sqlite.transaction(() => {
+    for (const id of ids) insert.run(id, id, crypto.createHash('sha256').update(id).digest('hex'), id, t, t, t, t);
+  })();
   return ids;
 }
