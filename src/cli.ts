@@ -5,6 +5,8 @@ import { ConfigError, loadConfig, serveFlags, type Config } from './config.ts';
 import { AppError, isAppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { compose, serve } from './main.ts';
+import { backupTo, restoreFrom } from './store/backup.ts';
+import { existingMasterKey } from './secrets/master-key.ts';
 import { parseDuration } from './duration.ts';
 import { parseSimulateArgs, SIMULATE_USAGE, SimulateUsageError } from './apple/simulator/options.ts';
 import { simulateApple } from './apple/simulator/simulate.ts';
@@ -76,6 +78,12 @@ const USAGE = `usage: mdm <command> [options]
   api-token create --name NAME   create a token for the JSON API (/api/v1); printed once, only its hash is kept
   api-token list                 tokens: id, name, created, last used, status
   api-token revoke ID            revoke a token at once
+  backup FILE                    copy the database to FILE while the server runs (SQLite online backup;
+                                 consistent, mode 0600). The master key is NOT in it: keep master.key
+                                 (or MDM_MASTER_KEY) safe apart from the backups, or they cannot be used
+  restore FILE                   replace the database with a backup, after checking it (integrity, made by
+                                 this version, its keys open with the master key in place); refused while
+                                 a server uses the data dir. The replaced database is kept beside it
   simulate apple --devices N --server URL [--enroll-url URL ... | --challenge C] [--duration 60s]
                                  simulated Apple devices: enroll, check in, answer commands (--help)
 
@@ -256,6 +264,39 @@ async function main(argv: string[]): Promise<number | null> {
         return 0;
       }
       throw new UsageError(`unknown command: api-token ${sub ?? ''}`);
+    }
+    case 'backup': {
+      const { values, positionals } = parse(argv.slice(1));
+      const [file] = positionals;
+      if (!file || positionals.length > 1) throw new UsageError('backup takes one FILE');
+      const cfg = config(values);
+      const app = compose(cfg, createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel, 2));
+      try {
+        const info = await backupTo(app.store, file);
+        console.log(`backup written: ${info.file} (${info.bytes.toLocaleString('en')} bytes; ${info.devices} devices, ${info.certificates} certificates)`);
+        console.log(`it does not contain the master key: restoring it needs ${cfg.masterKey ? 'MDM_MASTER_KEY' : path.join(cfg.dataDir, 'master.key')}`);
+      } finally {
+        app.store.close();
+      }
+      return 0;
+    }
+    case 'restore': {
+      const { values, positionals } = parse(argv.slice(1));
+      const [file] = positionals;
+      if (!file || positionals.length > 1) throw new UsageError('restore takes one FILE');
+      const cfg = config(values);
+      const key = existingMasterKey(cfg.dataDir, cfg.masterKey);
+      if (!key) {
+        throw new AppError(
+          'master_key_missing',
+          `no master key in ${cfg.dataDir}: copy master.key from the appliance that made the backup there (or set MDM_MASTER_KEY) first`,
+          409,
+        );
+      }
+      const info = restoreFrom(cfg.dataDir, file, key);
+      console.log(`restored ${path.resolve(file)} into ${info.file} (${info.devices} devices, ${info.certificates} certificates)`);
+      if (info.previous) console.log(`the database it replaced: ${info.previous}`);
+      return 0;
     }
     case 'simulate': {
       if (sub !== 'apple') throw new UsageError(`unknown command: simulate ${sub ?? ''} (there is simulate apple)`);

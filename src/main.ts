@@ -14,6 +14,7 @@ import { createAuthRepo } from './auth/repo.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { createServerIdentity } from './http/server-identity.ts';
+import { claimDataDir } from './store/server-lock.ts';
 import type { Logger } from './log.ts';
 import { createCa } from './pki/ca.ts';
 import { createChallenges } from './pki/challenges.ts';
@@ -80,7 +81,14 @@ export interface RunningServer {
 
 /** Starts the HTTP(S) listeners over a composed appliance. */
 export async function serve(config: Config, log: Logger): Promise<RunningServer> {
-  const appliance = compose(config, log);
+  const releaseDataDir = claimDataDir(config.dataDir);
+  let appliance: Appliance;
+  try {
+    appliance = compose(config, log);
+  } catch (e) {
+    releaseDataDir();
+    throw e;
+  }
   const { store, ca, challenges } = appliance;
   if (new URL(config.publicUrl).protocol === 'http:') {
     log.warn({ publicUrl: config.publicUrl }, 'MDM_PUBLIC_URL is plain http://: real Apple devices need https://; fine for labs, simulators and tests');
@@ -276,6 +284,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         await apns.close();
         await operations.close();
         store.close();
+        releaseDataDir();
       })();
       return closing;
     },

@@ -14,7 +14,7 @@ export interface Store {
   close(): void;
 }
 
-const defaultMigrations = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const defaultMigrations = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 /** Opens (creating if needed) `$dataDir/mdm.sqlite`, sets the pragmas and applies pending migrations. */
 export function openStore(dataDir: string, migrationsDir = defaultMigrations): Store {
