@@ -1,4 +1,5 @@
 import https from 'node:https';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
@@ -14,6 +15,9 @@ import { createAuthRepo } from './auth/repo.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { createServerIdentity } from './http/server-identity.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { metricsRoutes } from './metrics/routes.ts';
+import { countedScep } from './metrics/scep.ts';
 import { claimDataDir } from './store/server-lock.ts';
 import type { Logger } from './log.ts';
 import { createCa } from './pki/ca.ts';
@@ -46,7 +50,7 @@ import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
-export function compose(config: Config, log: Logger) {
+export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics } = {}) {
   const store = openStore(config.dataDir);
   const sealer = createSealer(loadMasterKey(config.dataDir, config.masterKey));
   const pkiRepo = createPkiRepo(store.db);
@@ -66,6 +70,7 @@ export function compose(config: Config, log: Logger) {
     publicUrl: config.publicUrl,
     amapiUrl: config.android.amapiUrl,
     pubsubTopic: config.android.pubsubTopic,
+    ...(hooks.metrics ? { observe: hooks.metrics.android } : {}),
   });
   return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android };
 }
@@ -83,13 +88,23 @@ export interface RunningServer {
 export async function serve(config: Config, log: Logger): Promise<RunningServer> {
   const releaseDataDir = claimDataDir(config.dataDir);
   let appliance: Appliance;
+  // Read at scrape time, once the appliance exists.
+  const metrics = createMetrics({
+    dbFile: path.join(config.dataDir, 'mdm.sqlite'),
+    devicesByState: () => fleet.summary(0).rows.map((r) => ({ platform: r.platform ?? 'unknown', status: r.status ?? 'none', n: r.n })),
+    pushCertificateSecondsLeft: () => {
+      const active = appliance.push.active();
+      return active ? Math.round((active.notAfter - Date.now()) / 1000) : null;
+    },
+  });
   try {
-    appliance = compose(config, log);
+    appliance = compose(config, log, { metrics });
   } catch (e) {
     releaseDataDir();
     throw e;
   }
   const { store, ca, challenges } = appliance;
+  const fleet = createFleetQueries(store.db);
   if (new URL(config.publicUrl).protocol === 'http:') {
     log.warn({ publicUrl: config.publicUrl }, 'MDM_PUBLIC_URL is plain http://: real Apple devices need https://; fine for labs, simulators and tests');
   }
@@ -101,13 +116,22 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     allowDes: config.scepAllowDes,
   });
   const operations = config.scepWorkers > 0 ? await workerPool(config.scepWorkers, config, log.child({ mod: 'scep' })) : inProcess(scep);
-  const scepApp = scepRoutes(scep, operations);
+  const scepApp = scepRoutes(scep, countedScep(operations, metrics));
   // APNs: connections open on the first push; a push certificate imported or renewed (here or by
   // `mdm push import` beside the server) is used from the next push on.
   const apns = createApnsClient({ log: log.child({ mod: 'apns' }), identity: () => appliance.push.activeIdentity(), ...apnsEndpoint(config) });
   const stopWatchingPush = appliance.push.onChange((id) => apns.setIdentity(id));
-  const pushes = createDevicePushes({ repo: appliance.appleRepo, apns, log: log.child({ mod: 'push' }), retryAfterMs: config.pushRetryAfter });
-  appliance.queue.onEnqueued((ids) => pushes.wake(ids));
+  const pushes = createDevicePushes({
+    repo: appliance.appleRepo,
+    apns,
+    log: log.child({ mod: 'push' }),
+    retryAfterMs: config.pushRetryAfter,
+    onResult: (r) => metrics.push(r.ok ? 'ok' : r.reason),
+  });
+  appliance.queue.onEnqueued((ids) => {
+    metrics.commandsQueued(ids.length);
+    pushes.wake(ids);
+  });
   const mdm = createAppleMdm({
     repo: appliance.appleRepo,
     pkiRepo: appliance.pkiRepo,
@@ -116,6 +140,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     log: log.child({ mod: 'mdm' }),
     inventoryCommands,
     wake: (ids) => pushes.wake(ids),
+    observe: { checkin: metrics.checkin, report: metrics.commandReport },
   });
   const identity = createServerIdentity(config, ca);
   const enroll = enrollRoutes({
@@ -132,11 +157,13 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   const app = buildApp({
     log: log.child({ mod: 'http' }),
     checkDatabase: () => void store.sqlite.prepare('SELECT 1').get(),
+    onRequest: metrics.http,
     mounts: [
       ['/mdm', appleMdmRoutes({ mdm, ca, log: log.child({ mod: 'mdm' }), trustedProxies: config.trustedProxies }), true],
       ['/scep', scepApp],
       ['/cgi-bin/pkiclient.exe', scepApp],
       ['/pki', pkiRoutes(ca)],
+      ['/metrics', metricsRoutes(metrics, appliance.apiTokens)],
       ['/enroll', enroll],
       ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
       [
@@ -148,7 +175,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         consoleRoutes({
           admins: appliance.admins,
           views: createDeviceViews(appliance.appleRepo),
-          fleet: createFleetQueries(store.db),
+          fleet,
           commands: createCommandService({ repo: appliance.appleRepo, queue: appliance.queue }),
           push: appliance.push,
           links: appliance.links,

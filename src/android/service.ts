@@ -17,6 +17,8 @@ export interface AndroidOptions {
   amapiUrl: string;
   /** MDM_ANDROID_PUBSUB_TOPIC: given to the enterprise at creation so Google publishes device events to it. */
   pubsubTopic: string | null;
+  /** Told every Google API call's result (metrics). */
+  observe?: (operation: string, result: string) => void;
   now?: () => number;
 }
 
@@ -87,7 +89,12 @@ export function createAndroidEnterprise(opts: AndroidOptions) {
     return parseServiceAccountKey(sealer.unseal(keyLabel(row.id), row.keySealed).toString('utf8'));
   }
 
-  const client: AmapiClient = createAmapiClient({ baseUrl: opts.amapiUrl, log: log.child({ mod: 'amapi' }), key: currentKey });
+  const client: AmapiClient = createAmapiClient({
+    baseUrl: opts.amapiUrl,
+    log: log.child({ mod: 'amapi' }),
+    key: currentKey,
+    ...(opts.observe ? { observe: opts.observe } : {}),
+  });
 
   function boundEnterprise(): EnterpriseRow {
     const row = repo.enterprise();

@@ -40,6 +40,8 @@ export interface AmapiClientOptions {
   key: () => ServiceAccountKey;
   retry?: RetryPolicy;
   fetch?: typeof fetch;
+  /** Told every call's end: `ok` or Google's status (metrics). */
+  observe?: (operation: string, result: string) => void;
 }
 
 interface Call {
@@ -74,6 +76,18 @@ export function createAmapiClient(opts: AmapiClientOptions) {
   const tokens = createTokenSource({ log: opts.log, retry, wait: (ms) => delays.wait(ms), fetch: doFetch });
 
   async function call(c: Call): Promise<unknown> {
+    if (!opts.observe) return send(c);
+    try {
+      const answer = await send(c);
+      opts.observe(c.operation, 'ok');
+      return answer;
+    } catch (e) {
+      opts.observe(c.operation, e instanceof AppError ? e.code : 'error');
+      throw e;
+    }
+  }
+
+  async function send(c: Call): Promise<unknown> {
     const key = opts.key();
     const url = new URL(c.path, opts.baseUrl);
     for (const [k, v] of Object.entries(c.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
