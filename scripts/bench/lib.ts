@@ -13,7 +13,7 @@ import type { Appliance } from '../../src/main.ts';
 
 /** The repository. */
 export const root = path.resolve(import.meta.dirname, '../..');
-const MDM_BIN = path.join(root, 'bin/mdm.js');
+export const MDM_BIN = path.join(root, 'bin/mdm.js');
 
 // ---------------------------------------------------------------------------------------------
 // Running a bench

@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import { createSealer } from '../secrets/seal.ts';
 import { defaultMigrations, type Store } from './db.ts';
 import { runningServer } from './server-lock.ts';
+import { sqliteOptions } from '../runtime/files.ts';
 
 export interface BackupInfo {
   file: string;
@@ -28,7 +29,7 @@ export async function backupTo(store: Store, dest: string): Promise<BackupInfo> 
   const tmp = `${target}.partial-${process.pid}`;
   try {
     await store.sqlite.backup(tmp);
-    const copy = new Database(tmp);
+    const copy = new Database(tmp, sqliteOptions());
     try {
       copy.pragma('journal_mode = DELETE');
     } finally {
@@ -45,7 +46,7 @@ export async function backupTo(store: Store, dest: string): Promise<BackupInfo> 
 }
 
 function inspect(file: string): BackupInfo {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = new Database(file, { readonly: true, fileMustExist: true, ...sqliteOptions() });
   try {
     const exists = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
     const count = (table: string) => (exists(table) ? (db.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n : 0);
@@ -66,12 +67,12 @@ function inspect(file: string): BackupInfo {
  * file (integrity_check), made by this schema's history (its migrations a prefix of ours), whose
  * CA key opens with the master key in place. Throws AppError backup_invalid otherwise.
  */
-export function verifyBackup(file: string, masterKey: Buffer, migrationsDir = defaultMigrations): BackupInfo {
+export function verifyBackup(file: string, masterKey: Buffer, migrationsDir = defaultMigrations()): BackupInfo {
   const invalid = (why: string) => new AppError('backup_invalid', `${file}: ${why}`, 422);
   if (!fs.existsSync(file)) throw invalid('no such file');
   let db: Database.Database;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = new Database(file, { readonly: true, fileMustExist: true, ...sqliteOptions() });
     db.pragma('schema_version');
   } catch {
     throw invalid('not an SQLite database');
@@ -119,7 +120,7 @@ export function restoreFrom(dataDir: string, file: string, masterKey: Buffer, no
   let previous: string | null = null;
   if (fs.existsSync(live)) {
     // Folds the WAL in first, so the kept copy is complete on its own.
-    const old = new Database(live);
+    const old = new Database(live, sqliteOptions());
     old.pragma('wal_checkpoint(TRUNCATE)');
     old.close();
     previous = `${live}.before-restore-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;

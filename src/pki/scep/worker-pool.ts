@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../log.ts';
 import { MalformedMessage } from './pki-message.ts';
+import { scepWorkerEntry } from '../../runtime/files.ts';
 import type { ScepService } from './service.ts';
 
 export type PkiResult = ReturnType<ScepService['pkiOperation']>;
@@ -32,7 +33,7 @@ interface Slot {
  * replaced.
  */
 export async function workerPool(size: number, config: Config, log: Logger): Promise<PkiOperations> {
-  const entry = new URL('./worker-entry.mjs', import.meta.url);
+  const entry = scepWorkerEntry();
   let nextId = 0;
   let closing = false;
   const slots: Slot[] = [];
