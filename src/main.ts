@@ -115,7 +115,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     staticChallenge: config.scepChallenge,
     allowDes: config.scepAllowDes,
   });
-  const operations = config.scepWorkers > 0 ? await workerPool(config.scepWorkers, config, log.child({ mod: 'scep' })) : inProcess(scep);
+  const operations =
+    config.scepWorkers > 0 ? workerPool({ size: config.scepWorkers, config, log: log.child({ mod: 'scep' }), fallback: inProcess(scep) }) : inProcess(scep);
   const scepApp = scepRoutes(scep, countedScep(operations, metrics));
   // APNs: connections open on the first push; a push certificate imported or renewed (here or by
   // `mdm push import` beside the server) is used from the next push on.

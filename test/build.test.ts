@@ -22,7 +22,9 @@ async function exercise(exec: string[], cwd: string) {
     assert.equal(ca.status, 200);
     assert.equal(ca.headers.get('content-type'), 'application/x-x509-ca-ra-cert');
     assert.equal(Buffer.from(await ca.arrayBuffer())[0], 0x30);
-    await server.waitForLog((l) => l.msg === 'SCEP workers ready' && l.workers === 2);
+    // A PKIOperation brings up a SCEP worker, which runs the same artifact.
+    assert.equal((await fetch(`${server.url}/scep?operation=PKIOperation`, { method: 'POST', body: 'not a pkiMessage' })).status, 400);
+    await server.waitForLog((l) => l.msg === 'SCEP worker ready', 20_000);
     // The console's stylesheet, read from the files the build carries.
     const login = await (await fetch(`${server.url}/login`)).text();
     const css = /href="(\/assets\/console-[0-9a-f]+\.css)"/.exec(login)?.[1];
