@@ -7,7 +7,7 @@ import { createAdmins } from './admins/service.ts';
 import { apiRoutes } from './api/app.ts';
 import { createCommandService } from './api/command-service.ts';
 import { createDeviceViews } from './api/device-service.ts';
-import { createFleetQueries } from './apple/fleet-queries.ts';
+import { createFleetQueries } from './devices/fleet-queries.ts';
 import { consoleRoutes, notFoundPage } from './console/routes.tsx';
 import { createApiTokens } from './auth/api-tokens.ts';
 import { createAuthRepo } from './auth/repo.ts';
@@ -41,6 +41,7 @@ import { loadMasterKey } from './secrets/master-key.ts';
 import { createSealer } from './secrets/seal.ts';
 import { openStore } from './store/db.ts';
 import { createAndroidRepo } from './android/repo.ts';
+import { createAndroidDeviceRepo } from './android/device-repo.ts';
 import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
 
@@ -66,7 +67,8 @@ export function compose(config: Config, log: Logger) {
     amapiUrl: config.android.amapiUrl,
     pubsubTopic: config.android.pubsubTopic,
   });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android };
+  const androidDevices = createAndroidDeviceRepo(store.db);
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -133,13 +135,13 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
       [
         '/api/v1',
-        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android }),
+        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android }),
       ],
       [
         '/',
         consoleRoutes({
           admins: appliance.admins,
-          views: createDeviceViews(appliance.appleRepo),
+          views: createDeviceViews(appliance.appleRepo, appliance.androidDevices),
           fleet: createFleetQueries(store.db),
           commands: createCommandService({ repo: appliance.appleRepo, queue: appliance.queue }),
           push: appliance.push,

@@ -40,7 +40,7 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes) {
     return c.json({ devices: page.devices, next_cursor: page.lastId === null ? null : cursor.encode(page.lastId) });
   });
 
-  app.get('/devices/:id', (c) => c.json(views.get(parseWith(deviceId, c.req.param('id'), 'id'))));
+  app.get('/devices/:id', (c) => c.json(views.any(parseWith(deviceId, c.req.param('id'), 'id')).device));
 
   // Pushes the device channel now and shows APNs's answer, whatever the last one was.
   app.post('/devices/:id/push', async (c) => {

@@ -5,7 +5,7 @@ import type { Admins } from '../admins/service.ts';
 import type { CommandService } from '../api/command-service.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from '../api/device-service.ts';
 import type { EnrollmentLinks } from '../apple/enrollment-links.ts';
-import type { FleetQueries } from '../apple/fleet-queries.ts';
+import type { FleetQueries } from '../devices/fleet-queries.ts';
 import { DEVICE_QUERIES } from '../apple/inventory-commands.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -14,6 +14,7 @@ import type { PushCertificates } from '../push/service.ts';
 import { serveAsset } from './assets.ts';
 import { ErrorPage } from './layout.tsx';
 import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
+import { AndroidDevicePage } from './pages/android-device.tsx';
 import { DevicePage } from './pages/device.tsx';
 import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
 import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
@@ -198,6 +199,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const data: DashboardData = {
       platforms: [...byPlatform.values()].sort((a, b) => a.platform.localeCompare(b.platform)),
       enrolledLast7Days: s.enrolledSince,
+      android: { compliant: s.androidCompliant, nonCompliant: s.androidNonCompliant },
       push: push && { state: push.state, daysLeft: push.daysLeft, topic: push.topic },
       ca: expiryOf(deps.caNotAfter(), now()),
     };
@@ -223,8 +225,14 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return render(c, <DevicesPage session={c.get('session')} filters={filters} rows={page} nextAfter={nextAfter} />);
   });
 
-  const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number } = {}) =>
-    render(c, <DevicePage session={c.get('session')} device={deps.views.get(id)} history={deps.fleet.commandHistory(id)} notice={o.notice} error={o.error} />, o.status);
+  const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number } = {}) => {
+    const found = deps.views.any(id);
+    const history = deps.fleet.commandHistory(id);
+    if (found.platform === 'android') {
+      return render(c, <AndroidDevicePage session={c.get('session')} device={found.device} history={history} notice={o.notice} error={o.error} />, o.status);
+    }
+    return render(c, <DevicePage session={c.get('session')} device={found.device} history={history} notice={o.notice} error={o.error} />, o.status);
+  };
 
   app.get('/devices/:id', signedIn, (c) => devicePage(c, c.req.param('id'), { notice: NOTICES[c.req.query('queued') ?? ''] }));
 

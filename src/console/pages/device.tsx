@@ -1,16 +1,16 @@
 import type { Session } from '../../admins/service.ts';
 import type { DeviceViews } from '../../api/device-service.ts';
-import type { FleetQueries } from '../../apple/fleet-queries.ts';
+import type { FleetQueries } from '../../devices/fleet-queries.ts';
 import { Banner, CsrfField, Layout, when, DataTable } from '../layout.tsx';
 import { platformName } from './dashboard.tsx';
 
 type Device = ReturnType<DeviceViews['get']>;
-type History = ReturnType<FleetQueries['commandHistory']>;
+export type History = ReturnType<FleetQueries['commandHistory']>;
 
-const at = (iso: string | null) => (iso === null ? '—' : when(Date.parse(iso)));
+export const at = (iso: string | null) => (iso === null ? '—' : when(Date.parse(iso)));
 const show = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
-function Facts(props: { items: Array<[string, unknown]> }) {
+export function Facts(props: { items: Array<[string, unknown]> }) {
   return (
     <dl class="facts">
       {props.items.map(([k, v]) => (
