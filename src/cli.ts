@@ -66,6 +66,7 @@ const USAGE = `usage: mdm <command> [options]
                                  BYOD link on their own device, which gets a work profile.
   android enroll list            enrollment tokens: id, status, policy, ownership, user, expiry
   android enroll revoke ID       delete a token at Google (no device can enroll with it any more)
+  android sync                   reconcile Android devices with Google's devices.list now
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
   admin create --username NAME --password-stdin [--role admin|read-only]
@@ -492,6 +493,12 @@ async function androidCommand(sub: string | undefined, rest: string[]): Promise<
     // stdout is the URL alone; the way on goes to stderr.
     process.stdout.write(signup.url + '\n');
     process.stderr.write('open this URL as the organisation\'s admin; Google sends the browser back to this appliance, which binds the enterprise\n');
+    return 0;
+  }
+  if (sub === 'sync') {
+    if (positionals.length) throw new UsageError('android sync takes no arguments');
+    const r = await withApplianceAsync(values, (app) => app.androidSync.reconcile());
+    process.stdout.write(`${r.devices} devices in ${r.pages} pages from ${r.enterprise}; ${r.removed} removed; ${r.skipped} unreadable; ${r.elapsedMs} ms\n`);
     return 0;
   }
   if (sub === 'enterprise' && (action === 'show' || action === 'unbind')) {

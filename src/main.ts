@@ -42,6 +42,7 @@ import { createSealer } from './secrets/seal.ts';
 import { openStore } from './store/db.ts';
 import { createAndroidRepo } from './android/repo.ts';
 import { createAndroidDeviceRepo } from './android/device-repo.ts';
+import { createAndroidSync } from './android/sync.ts';
 import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
 
@@ -65,10 +66,13 @@ export function compose(config: Config, log: Logger) {
     log: log.child({ mod: 'android' }),
     publicUrl: config.publicUrl,
     amapiUrl: config.android.amapiUrl,
+    pubsubUrl: config.android.pubsubUrl,
     pubsubTopic: config.android.pubsubTopic,
   });
+  const androidRepo = createAndroidRepo(store.db);
   const androidDevices = createAndroidDeviceRepo(store.db);
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices };
+  const androidSync = createAndroidSync({ client: android.client, devices: androidDevices, enterprise: () => androidRepo.enterprise(), log: log.child({ mod: 'android-sync' }) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -135,7 +139,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
       [
         '/api/v1',
-        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android }),
+        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync }),
       ],
       [
         '/',
@@ -207,6 +211,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     inventoryIntervalMs: config.inventoryInterval,
     inventoryCommands,
   });
+  const stopAndroidSync = appliance.androidSync.start({
+    subscription: config.android.pubsubSubscription,
+    syncInterval: config.android.syncInterval,
+    pullInterval: config.android.pullInterval,
+  });
   // No admin yet: whoever can read the log (who installed the appliance) creates the first one.
   const setupUrl = appliance.admins.issueSetupUrl();
   if (setupUrl) {
@@ -273,6 +282,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           ),
         );
         stopWatchingPush();
+        await stopAndroidSync();
         appliance.android.close();
         await pushes.close();
         await apns.close();
