@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   checkin: () => import('./checkin.ts'),
   enqueue: () => import('./enqueue.ts'),
   push: () => import('./push.ts'),
+  'android-sync': () => import('./android-sync.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);
