@@ -43,6 +43,7 @@ import { openStore } from './store/db.ts';
 import { createAndroidRepo } from './android/repo.ts';
 import { createAndroidDeviceRepo } from './android/device-repo.ts';
 import { createAndroidSync } from './android/sync.ts';
+import { createAndroidCommands } from './android/commands.ts';
 import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
 
@@ -71,8 +72,16 @@ export function compose(config: Config, log: Logger) {
   });
   const androidRepo = createAndroidRepo(store.db);
   const androidDevices = createAndroidDeviceRepo(store.db);
-  const androidSync = createAndroidSync({ client: android.client, devices: androidDevices, enterprise: () => androidRepo.enterprise(), log: log.child({ mod: 'android-sync' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync };
+  const androidCommands = createAndroidCommands({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
+  const androidSync = createAndroidSync({
+    client: android.client,
+    devices: androidDevices,
+    enterprise: () => androidRepo.enterprise(),
+    log: log.child({ mod: 'android-sync' }),
+    onOperation: (op) => void androidCommands.complete(op),
+    pollOperations: () => androidCommands.poll(),
+  });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -139,7 +148,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
       [
         '/api/v1',
-        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync }),
+        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync, androidCommands: appliance.androidCommands, fleet: createFleetQueries(store.db) }),
       ],
       [
         '/',

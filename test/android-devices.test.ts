@@ -20,6 +20,8 @@ let server: TestServer;
 let api: ReturnType<typeof jsonApi>;
 const dir = tempDir('mdm-android-devices-');
 const tokens: Record<'managed' | 'personal' | 'cope', string> = { managed: '', personal: '', cope: '' };
+/** Google's names of the devices enrolled by the first tests, by kind. */
+const names: Record<'managed' | 'personal' | 'cope', string> = { managed: '', personal: '', cope: '' };
 
 /** Polls until `check` passes (notifications arrive asynchronously), failing with its last error. */
 async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
@@ -90,7 +92,7 @@ after(async () => {
 
 describe('Android devices', () => {
   test('a fully managed device appears through its ENROLLMENT notification, with its facts and our token data', async () => {
-    const name = fake.enroll(tokens.managed, { serialNumber: 'RFCX1234567', model: 'Pixel 9', androidVersion: '15', securityPatchLevel: '2026-05-05' });
+    const name = (names.managed = fake.enroll(tokens.managed, { serialNumber: 'RFCX1234567', model: 'Pixel 9', androidVersion: '15', securityPatchLevel: '2026-05-05' }));
     const d = await eventually(() => listed(name));
     assert.equal(d.platform, 'android');
     assert.equal(d.enrollment_status, 'enrolled');
@@ -110,7 +112,7 @@ describe('Android devices', () => {
   });
 
   test('a personal device gets a work profile; a status report updates compliance and details', async () => {
-    const name = fake.enroll(tokens.personal);
+    const name = (names.personal = fake.enroll(tokens.personal));
     const d = await eventually(() => listed(name));
     assert.equal(d.management_mode, 'PROFILE_OWNER');
     assert.equal(d.ownership, 'personal');
@@ -125,7 +127,7 @@ describe('Android devices', () => {
   });
 
   test('duplicated and reordered notifications never bring back an older report', async () => {
-    const name = fake.enroll(tokens.cope, { companyOwned: true });
+    const name = (names.cope = fake.enroll(tokens.cope, { companyOwned: true }));
     await eventually(() => listed(name));
     await drained();
     fake.pubsub.hold();
@@ -228,6 +230,114 @@ describe('Android devices', () => {
     const dash = await web.get('/');
     assert.match(dash.text, /data-testid="android-non-compliant">\d+</);
     assert.match(dash.text, /href="\/devices\?platform=android">Android</);
+  });
+
+  const issued = () => fake.calls.filter((c) => c.operation === 'enterprises.devices.issueCommand').length;
+  const command = async (name: string, request_type: string, params?: Record<string, unknown>) =>
+    api('POST', `/devices/${(await listed(name)).id}/commands`, { request_type, ...(params ? { params } : {}) });
+  const finished = (uuid: string, status = 'done') =>
+    eventually(async () => {
+      const r = await api('GET', `/commands/${uuid}`);
+      assert.equal(r.json.status, status, JSON.stringify(r.json));
+      return r.json;
+    });
+
+  test('each command, sent through issueCommand, is done once the device checks in (its COMMAND notification)', async () => {
+    const cases: Array<[keyof typeof names, string, Record<string, unknown> | undefined, (done: Record<string, any>) => void]> = [
+      ['managed', 'LOCK', undefined, (d) => assert.equal(d.scope, 'device')],
+      ['personal', 'LOCK', undefined, (d) => assert.equal(d.scope, 'work_profile', 'a work profile locks the work profile')],
+      ['managed', 'RESET_PASSWORD', { newPassword: '834712', resetPasswordFlags: ['REQUIRE_ENTRY'] }, (d) => assert.deepEqual(d.params, { resetPasswordFlags: ['REQUIRE_ENTRY'] }, 'the password is not kept')],
+      ['managed', 'REBOOT', undefined, () => undefined],
+      ['managed', 'START_LOST_MODE', { startLostModeParams: { lostMessage: { defaultMessage: 'Please call' }, lostPhoneNumber: { defaultMessage: '+1 555 0100' } } }, (d) => assert.deepEqual(d.result.startLostModeStatus, { status: 'SUCCESS' })],
+      ['managed', 'STOP_LOST_MODE', undefined, (d) => assert.deepEqual(d.result.stopLostModeStatus, { status: 'SUCCESS' })],
+      ['managed', 'CLEAR_APP_DATA', { clearAppsDataParams: { packageNames: ['com.example.mail'] } }, (d) => assert.deepEqual(d.result.clearAppsDataStatus.results, { 'com.example.mail': { clearingResult: 'SUCCESS' } })],
+    ];
+    for (const [kind, type, params, check] of cases) {
+      const sent = await command(names[kind], type, params);
+      assert.equal(sent.status, 201, `${type}: ${JSON.stringify(sent.json)}`);
+      assert.equal(sent.json.status, 'sent');
+      assert.match(sent.json.operation_name, new RegExp(`^${names[kind]}/operations/\\d+$`));
+      assert.equal((await api('GET', `/commands/${sent.json.command_uuid}`)).json.status, 'sent', 'pending until the device checks in');
+      fake.checkIn(names[kind]);
+      const done = await finished(sent.json.command_uuid);
+      assert.equal(done.request_type, type);
+      check(done);
+      if (type === 'START_LOST_MODE') await eventually(async () => assert.equal((await detail(names.managed)).state, 'LOST'));
+    }
+    const body = fake.calls.filter((c) => c.operation === 'enterprises.devices.issueCommand').find((c) => (c.body as { type: string }).type === 'RESET_PASSWORD')!.body;
+    assert.equal((body as { newPassword: string }).newPassword, '834712', 'Google got the password');
+    const history = await api('GET', `/devices/${(await listed(names.managed)).id}/commands`);
+    assert.deepEqual(
+      history.json.commands.map((h: Record<string, string>) => h.request_type),
+      ['CLEAR_APP_DATA', 'STOP_LOST_MODE', 'START_LOST_MODE', 'REBOOT', 'RESET_PASSWORD', 'LOCK'],
+    );
+    assert.ok(history.json.commands.every((h: Record<string, string>) => h.status === 'done'));
+  });
+
+  test('a lost COMMAND notification: operations.get finds it done at the next sync', async () => {
+    const sent = await command(names.managed, 'LOCK');
+    fake.pubsub.dropNext(1);
+    fake.checkIn(names.managed);
+    await drained();
+    assert.equal((await api('GET', `/commands/${sent.json.command_uuid}`)).json.status, 'sent');
+    const r = await api('POST', '/android/sync');
+    assert.equal(r.json.commands_finished, 1);
+    assert.equal((await api('GET', `/commands/${sent.json.command_uuid}`)).json.status, 'done');
+    assert.ok(fake.calls.some((c) => c.operation === 'enterprises.devices.operations.get' && c.path.endsWith(sent.json.operation_name.split('/').pop())));
+  });
+
+  test('commands the management mode cannot run are refused before sending, with the reason', async () => {
+    const before = issued();
+    const cases: Array<[keyof typeof names, string, RegExp]> = [
+      ['personal', 'REBOOT', /only supported on fully managed devices/],
+      ['cope', 'REBOOT', /only supported on fully managed devices/],
+      ['managed', 'RELINQUISH_OWNERSHIP', /only for company-owned devices with a work profile/],
+      ['personal', 'RELINQUISH_OWNERSHIP', /only for company-owned devices with a work profile/],
+      ['personal', 'START_LOST_MODE', /not on a personal device's work profile/],
+    ];
+    for (const [kind, type, reason] of cases) {
+      const r = await command(names[kind], type);
+      assert.equal(r.status, 422, `${kind} ${type}`);
+      assert.equal(r.json.error.code, 'command_not_supported');
+      assert.match(r.json.error.message, reason);
+    }
+    const bad: Array<[string, Record<string, unknown> | undefined, string, number]> = [
+      ['SELF_DESTRUCT', undefined, 'unknown_request_type', 400],
+      ['CLEAR_APP_DATA', undefined, 'invalid_command_params', 400],
+      ['LOCK', { newPassword: 'x' }, 'invalid_command_params', 400],
+      ['RESET_PASSWORD', { resetPasswordFlags: ['NOW_PLEASE'] }, 'invalid_command_params', 400],
+    ];
+    for (const [type, params, code, status] of bad) {
+      const r = await command(names.managed, type, params);
+      assert.equal(r.status, status, `${type} ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.error.code, code);
+    }
+    assert.equal(issued(), before, 'Google saw none of them');
+  });
+
+  test('RELINQUISH_OWNERSHIP on a company-owned work profile: done, then Google forgets the device', async () => {
+    const sent = await command(names.cope, 'RELINQUISH_OWNERSHIP');
+    assert.equal(sent.status, 201, JSON.stringify(sent.json));
+    fake.checkIn(names.cope);
+    await finished(sent.json.command_uuid);
+    await api('POST', '/android/sync');
+    assert.equal((await listed(names.cope)).enrollment_status, 'removed');
+    const again = await command(names.cope, 'LOCK');
+    assert.equal(again.json.error.code, 'enrollment_not_enrolled');
+  });
+
+  test('mdm android command sends one from the CLI', async () => {
+    const id = (await listed(names.managed)).id;
+    const r = await server.cliAsync(['android', 'command', id, 'LOCK']);
+    assert.equal(r.status, 0, r.stderr);
+    const [uuid, type, status] = r.stdout.trim().split('\t');
+    assert.equal(type, 'LOCK');
+    assert.equal(status, 'sent');
+    fake.checkIn(names.managed);
+    await finished(uuid!);
+    const refused = await server.cliAsync(['android', 'command', (await listed(names.personal)).id, 'REBOOT']);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /only supported on fully managed devices/);
   });
 
   test("the fake's answers fit the discovery document's response schemas", () => {

@@ -40,13 +40,21 @@ const requireFound = <T>(value: T | null, code: string, message: string): T => {
 };
 
 /** `/api/v1/android/...`: the service-account key, signup, the bound enterprise, its policies and enrollment tokens. */
-export const reconcileJson = (r: ReconcileResult) => ({ enterprise: r.enterprise, pages: r.pages, devices: r.devices, skipped: r.skipped, removed: r.removed, elapsed_ms: r.elapsedMs });
+export const reconcileJson = (r: ReconcileResult & { commandsFinished: number }) => ({
+  enterprise: r.enterprise,
+  pages: r.pages,
+  devices: r.devices,
+  skipped: r.skipped,
+  removed: r.removed,
+  commands_finished: r.commandsFinished,
+  elapsed_ms: r.elapsedMs,
+});
 
 export function androidApiRoutes(android: AndroidEnterprise, sync: AndroidSync) {
   const app = new Hono<ApiEnv>();
 
-  // Reconcile now: every device Google lists stored, ours it no longer lists marked removed.
-  app.post('/android/sync', async (c) => c.json(reconcileJson(await sync.reconcile())));
+  // Reconcile now: every device Google lists stored, ours it no longer lists marked removed; unfinished commands asked about.
+  app.post('/android/sync', async (c) => c.json(reconcileJson(await sync.syncNow())));
 
   // The body is the key file itself (curl --data-binary @key.json); it is sealed as given and never sent back.
   app.put('/android/service-account', async (c) => {

@@ -29,6 +29,8 @@ export interface SyncOptions {
   log: Logger;
   /** A finished or progressing command's Operation, from a COMMAND notification. */
   onOperation?: (op: OperationAnswer) => void;
+  /** Asks Google about commands whose COMMAND notification has not come (operations.get). */
+  pollOperations?: () => Promise<number>;
   now?: () => number;
 }
 
@@ -85,6 +87,12 @@ export function createAndroidSync(opts: SyncOptions) {
   }
 
   return {
+    /** Reconcile now, then ask Google about unfinished commands: what `mdm android sync` and the API run. */
+    async syncNow(): Promise<ReconcileResult & { commandsFinished: number }> {
+      const r = await this.reconcile();
+      return { ...r, commandsFinished: (await opts.pollOperations?.()) ?? 0 };
+    },
+
     /** Lists every device at Google and stores it; ours that Google no longer lists are marked removed. One at a time: a second caller shares the first's run. */
     reconcile(): Promise<ReconcileResult> {
       reconciling ??= reconcileOnce().finally(() => {
@@ -174,6 +182,12 @@ export function createAndroidSync(opts: SyncOptions) {
         if (stopped || !opts.enterprise()) return;
         this.reconcile().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconciling Android devices failed'));
       };
+      // Operations are polled more often than devices are listed: a lost COMMAND notification should cost minutes, not hours.
+      const poll = setInterval(() => {
+        if (stopped || !opts.enterprise()) return;
+        opts.pollOperations?.().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'polling Android operations failed'));
+      }, Math.min(o.syncInterval, 60_000));
+      poll.unref();
       const first = setTimeout(tick, o.firstReconcileMs ?? 10_000);
       first.unref();
       const every = setInterval(tick, o.syncInterval);
@@ -182,6 +196,7 @@ export function createAndroidSync(opts: SyncOptions) {
         stopped = true;
         clearTimeout(first);
         clearInterval(every);
+        clearInterval(poll);
         abort.abort();
         await pulling;
         await reconciling?.catch(() => undefined);

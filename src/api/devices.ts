@@ -4,6 +4,7 @@ import type { ApiEnv } from './auth.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from './device-service.ts';
 import { iso, parseWith } from './http.ts';
 import type { DevicePushes } from '../apple/device-pushes.ts';
+import type { FleetQueries } from '../devices/fleet-queries.ts';
 
 /** Opaque to clients; inside, the last id of the previous page. */
 const cursor = {
@@ -31,7 +32,7 @@ export const listQuery = z.object({
 export const deviceId = z.string().min(1).max(200);
 
 /** `/devices`: the inventory, paged, and one device in full. */
-export function deviceRoutes(views: DeviceViews, pushes: DevicePushes) {
+export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, fleet: FleetQueries) {
   const app = new Hono<ApiEnv>();
 
   app.get('/devices', (c) => {
@@ -41,6 +42,21 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes) {
   });
 
   app.get('/devices/:id', (c) => c.json(views.any(parseWith(deviceId, c.req.param('id'), 'id')).device));
+
+  // The device's command history, Apple or Android, newest first.
+  app.get('/devices/:id/commands', (c) => {
+    const id = parseWith(deviceId, c.req.param('id'), 'id');
+    views.any(id);
+    const history = fleet.commandHistory(id).map((h) => ({
+      command_uuid: h.uuid,
+      request_type: h.requestType,
+      status: h.status,
+      queued_at: iso(h.queuedAt),
+      updated_at: iso(h.updatedAt),
+      created_by: h.createdBy,
+    }));
+    return c.json({ commands: history });
+  });
 
   // Pushes the device channel now and shows APNs's answer, whatever the last one was.
   app.post('/devices/:id/push', async (c) => {
