@@ -70,6 +70,9 @@ const USAGE = `usage: mdm <command> [options]
   android command DEVICE_ID TYPE [--params JSON]
                                  send LOCK, RESET_PASSWORD, REBOOT, START_LOST_MODE, STOP_LOST_MODE,
                                  CLEAR_APP_DATA or RELINQUISH_OWNERSHIP to an Android device
+  android wipe DEVICE_ID [--confirm] [--reason TEXT]
+                                 say what a wipe does (factory reset for a company device, the work
+                                 profile only for a personal one); do it with --confirm
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
   admin create --username NAME --password-stdin [--role admin|read-only]
@@ -463,6 +466,22 @@ function pushCommand(sub: string | undefined, rest: string[]): number {
   throw new UsageError(`unknown command: push ${sub ?? ''}`);
 }
 
+/** `mdm android wipe DEVICE_ID [--confirm] [--reason TEXT]`: says what a wipe does; does it with --confirm. */
+async function androidWipeCommand(rest: string[]): Promise<number> {
+  const { values, positionals } = parse(rest, { confirm: { type: 'boolean' }, reason: { type: 'string' } });
+  const [deviceId, ...extra] = positionals;
+  if (!deviceId || extra.length) throw new UsageError('android wipe needs one DEVICE_ID');
+  if (values.confirm !== true) {
+    const p = withAppliance(values, (app) => app.androidWipe.preview(deviceId));
+    process.stdout.write(`${p.effect}: ${p.description}\nnot wiped: run again with --confirm\n`);
+    return 1;
+  }
+  const reasonMessage = values.reason === undefined ? undefined : String(values.reason);
+  const done = await withApplianceAsync(values, (app) => app.androidWipe.wipe({ deviceId, confirm: true, reasonMessage, createdBy: 'cli' }));
+  process.stdout.write(`wiped ${done.device_id}: ${done.effect}\n`);
+  return 0;
+}
+
 /** `mdm android command DEVICE_ID TYPE [--params JSON]`: sent through Google now; the server follows it to done. */
 async function androidDeviceCommand(rest: string[]): Promise<number> {
   const { values, positionals } = parse(rest, { params: { type: 'string' } });
@@ -484,6 +503,7 @@ async function androidDeviceCommand(rest: string[]): Promise<number> {
 async function androidCommand(sub: string | undefined, rest: string[]): Promise<number> {
   if (sub === 'enroll') return androidEnrollCommand(rest);
   if (sub === 'command') return androidDeviceCommand(rest);
+  if (sub === 'wipe') return androidWipeCommand(rest);
   const { values, positionals } = parse(rest, { file: { type: 'string' } });
   const [action, name, ...extra] = positionals;
   const enterpriseText = (e: EnterpriseView) =>

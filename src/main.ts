@@ -44,6 +44,7 @@ import { createAndroidRepo } from './android/repo.ts';
 import { createAndroidDeviceRepo } from './android/device-repo.ts';
 import { createAndroidSync } from './android/sync.ts';
 import { createAndroidCommands } from './android/commands.ts';
+import { createAndroidWipe } from './android/wipe.ts';
 import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
 
@@ -81,7 +82,8 @@ export function compose(config: Config, log: Logger) {
     onOperation: (op) => void androidCommands.complete(op),
     pollOperations: () => androidCommands.poll(),
   });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands };
+  const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -148,7 +150,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
       [
         '/api/v1',
-        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync, androidCommands: appliance.androidCommands, fleet: createFleetQueries(store.db) }),
+        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync, androidCommands: appliance.androidCommands, androidWipe: appliance.androidWipe, fleet: createFleetQueries(store.db) }),
       ],
       [
         '/',

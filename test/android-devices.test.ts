@@ -340,6 +340,46 @@ describe('Android devices', () => {
     assert.match(refused.stderr, /only supported on fully managed devices/);
   });
 
+  test('wipe: said before it is done; a personal device loses its work profile only, a company device is factory reset', async () => {
+    const personal = (await listed(names.personal)).id;
+    const preview = await api('GET', `/devices/${personal}/wipe`);
+    assert.equal(preview.status, 200);
+    assert.equal(preview.json.effect, 'work_profile_removed');
+    assert.match(preview.json.description, /personal apps and data stay/);
+    const unconfirmed = await api('POST', `/devices/${personal}/wipe`, {});
+    assert.equal(unconfirmed.status, 409);
+    assert.equal(unconfirmed.json.error.code, 'wipe_not_confirmed');
+    assert.match(unconfirmed.json.error.message, /work profile is removed/);
+    assert.equal((await api('POST', `/devices/${personal}/wipe`, { confirm: true, wipe_data_flags: ['SHRED'] })).status, 400);
+    assert.equal((await api('POST', `/devices/${personal}/wipe`, { confirm: true, reason_message: 'x'.repeat(201) })).status, 400);
+    const removeInstead = await api('DELETE', `/devices/${personal}`);
+    assert.equal(removeInstead.status, 409);
+    assert.equal(removeInstead.json.error.code, 'android_use_wipe');
+    assert.equal(fake.wipes.length, 0, 'nothing sent yet');
+
+    const done = await api('POST', `/devices/${personal}/wipe`, { confirm: true, reason_message: 'You left the company' });
+    assert.equal(done.status, 200, JSON.stringify(done.json));
+    assert.equal(done.json.effect, 'work_profile_removed');
+    assert.deepEqual(fake.wipes.at(-1), { name: names.personal, effect: 'work_profile_removed', wipeDataFlags: [], wipeReasonMessage: 'You left the company' });
+    assert.equal((await listed(names.personal)).enrollment_status, 'removed');
+    const history = await api('GET', `/devices/${personal}/commands`);
+    assert.equal(history.json.commands[0].request_type, 'WIPE');
+    assert.equal((await api('POST', `/devices/${personal}/wipe`, { confirm: true })).json.error.code, 'enrollment_not_enrolled');
+
+    const managed = (await listed(names.managed)).id;
+    const cli = await server.cliAsync(['android', 'wipe', managed]);
+    assert.equal(cli.status, 1);
+    assert.match(cli.stdout, /^factory_reset: a company-owned device/);
+    assert.equal(fake.wipes.length, 1, 'the preview sends nothing');
+    const full = await api('POST', `/devices/${managed}/wipe`, { confirm: true, wipe_data_flags: ['WIPE_EXTERNAL_STORAGE'] });
+    assert.equal(full.json.effect, 'factory_reset');
+    assert.deepEqual(fake.wipes.at(-1), { name: names.managed, effect: 'factory_reset', wipeDataFlags: ['WIPE_EXTERNAL_STORAGE'], wipeReasonMessage: undefined });
+    assert.equal(fake.device(names.managed), undefined, 'gone at Google');
+    // A reconcile afterwards changes nothing: Google no longer lists it and it is removed here already.
+    const r = await api('POST', '/android/sync');
+    assert.equal(r.json.removed, 0);
+  });
+
   test("the fake's answers fit the discovery document's response schemas", () => {
     const answered = fake.calls.filter((c) => c.status === 200);
     const schemas = new Set(answered.map((c) => c.responseSchema));

@@ -140,6 +140,9 @@ export function createAndroidDeviceRepo(db: Db) {
     unfinishedCommands(limit: number): AndroidCommandRow[] {
       return db.select().from(androidCommands).where(inArray(androidCommands.status, ['sent'])).orderBy(androidCommands.createdAt).limit(limit).all();
     },
+    transaction<T>(fn: () => T): T {
+      return db.transaction(() => fn(), { behavior: 'immediate' });
+    },
     commandHistory(deviceId: string, limit: number): AndroidCommandRow[] {
       return db.select().from(androidCommands).where(eq(androidCommands.deviceId, deviceId)).orderBy(desc(androidCommands.createdAt), desc(androidCommands.id)).limit(limit).all();
     },

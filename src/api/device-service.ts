@@ -101,6 +101,10 @@ export function createDeviceViews(repo: AppleRepo, android: AndroidDeviceRepo, n
       return { devices: page, lastId: rows.length > o.limit ? page[page.length - 1]!.id : null };
     },
 
+    isAndroid(id: string): boolean {
+      return android.device(id) !== undefined;
+    },
+
     /** An Apple device as get() shows it, or an Android one; AppError device_not_found. */
     any(id: string) {
       const a = android.device(id);
