@@ -5,7 +5,6 @@
 //
 // Reference, on the same machine and fake: the same client paging through devices.list without
 // storing anything: the ratio shows what reading and storing the reports adds to the paging.
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { compose } from '../../src/main.ts';
 import { startFakeAmapi, type FakeAmapi } from '../../test/support/fake-amapi.ts';
-import { benchEnv, benchMain, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
+import { benchEnv, benchMain, forkFake, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
 
 const TARGET_S = 10;
 const PUBLIC_URL = 'http://127.0.0.1:8080';
@@ -33,25 +32,7 @@ const log = logger('android-sync');
 type ToFake = { type: 'start' } | { type: 'devices'; enterprise: string; n: number } | { type: 'exit' };
 type FromFake = { type: 'started'; url: string; key: string } | { type: 'devices'; n: number };
 
-function startFake(): { proc: ChildProcess; ask<T extends FromFake['type']>(m: ToFake, reply: T): Promise<Extract<FromFake, { type: T }>> } {
-  const proc = fork(import.meta.filename, ['--fake-amapi'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return {
-    proc,
-    ask: (m, reply) =>
-      new Promise((resolve, reject) => {
-        const onMessage = (r: FromFake) => {
-          if (r.type !== reply) return;
-          proc.off('message', onMessage);
-          proc.off('exit', onExit);
-          resolve(r as Extract<FromFake, { type: typeof reply }>);
-        };
-        const onExit = (code: number | null) => reject(new Error(`the fake AMAPI exited (${code})`));
-        proc.on('message', onMessage);
-        proc.once('exit', onExit);
-        proc.send(m);
-      }),
-  };
-}
+const startFake = () => forkFake<ToFake, FromFake>(import.meta.filename, '--fake-amapi', 'fake AMAPI');
 
 interface Phase {
   name: string;

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AmapiClient, OperationAnswer } from './amapi/client.ts';
@@ -136,21 +135,7 @@ export function createAndroidCommands(opts: { client: AmapiClient; devices: Andr
 
       const { newPassword: _secret, ...shown } = params;
       const t = now();
-      const row: AndroidCommandRow = {
-        id: crypto.randomUUID(),
-        deviceId: d.id,
-        type,
-        params: Object.keys(shown).length ? shown : null,
-        operationName: null,
-        status: 'sending',
-        errorCode: null,
-        errorMessage: null,
-        result: null,
-        createdBy: req.createdBy ?? null,
-        createdAt: t,
-        updatedAt: t,
-      };
-      devices.insertCommand(row);
+      const row = { id: devices.recordCommand({ deviceId: d.id, type, params: Object.keys(shown).length ? shown : null, status: 'sending', createdBy: req.createdBy, at: t }) };
       let op: OperationAnswer;
       try {
         op = await client.issueCommand(d.name, parsed.data);

@@ -124,8 +124,13 @@ export function createAndroidDeviceRepo(db: Db) {
         .all();
     },
 
-    insertCommand(row: AndroidCommandRow): void {
-      db.insert(androidCommands).values(row).run();
+    /** A new command row, not yet answered by Google; its id. */
+    recordCommand(o: { deviceId: string; type: string; params: unknown; status: AndroidCommandRow['status']; createdBy: string | undefined; at: number }): string {
+      const id = crypto.randomUUID();
+      db.insert(androidCommands)
+        .values({ id, deviceId: o.deviceId, type: o.type, params: o.params, status: o.status, createdBy: o.createdBy ?? null, createdAt: o.at, updatedAt: o.at })
+        .run();
+      return id;
     },
     updateCommand(id: string, set: Partial<Omit<AndroidCommandRow, 'id' | 'deviceId'>>): void {
       db.update(androidCommands).set(set).where(eq(androidCommands.id, id)).run();

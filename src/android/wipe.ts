@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AmapiClient, WipeDataFlag } from './amapi/client.ts';
@@ -67,23 +66,11 @@ export function createAndroidWipe(opts: { client: AmapiClient; devices: AndroidD
       }
       await client.deleteDevice(device.name, { wipeDataFlags: req.wipeDataFlags, wipeReasonMessage: req.reasonMessage });
       const t = now();
-      const id = crypto.randomUUID();
-      devices.transaction(() => {
+      const params = { effect: p.effect, wipeDataFlags: req.wipeDataFlags ?? [], ...(req.reasonMessage ? { wipeReasonMessage: req.reasonMessage } : {}) };
+      // Google accepted the delete: there is no Operation to follow, so the wipe is recorded done.
+      const id = devices.transaction(() => {
         devices.markRemoved(device.id, t);
-        devices.insertCommand({
-          id,
-          deviceId: device.id,
-          type: 'WIPE',
-          params: { effect: p.effect, wipeDataFlags: req.wipeDataFlags ?? [], ...(req.reasonMessage ? { wipeReasonMessage: req.reasonMessage } : {}) },
-          operationName: null,
-          status: 'done',
-          errorCode: null,
-          errorMessage: null,
-          result: null,
-          createdBy: req.createdBy ?? null,
-          createdAt: t,
-          updatedAt: t,
-        });
+        return devices.recordCommand({ deviceId: device.id, type: 'WIPE', params, status: 'done', createdBy: req.createdBy, at: t });
       });
       log.warn({ device: device.id, name: device.name, effect: p.effect, by: req.createdBy }, 'wiped an Android device');
       return { ...p, command_uuid: id };

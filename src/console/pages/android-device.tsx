@@ -1,7 +1,7 @@
 import type { Session } from '../../admins/service.ts';
 import type { AndroidDeviceDetails } from '../../api/device-service.ts';
-import { Banner, Layout, when, DataTable } from '../layout.tsx';
-import { at, Facts, type History } from './device.tsx';
+import { DataTable } from '../layout.tsx';
+import { at, CommandHistory, DeviceFrame, Facts, type History } from './device.tsx';
 
 const MODES: Record<string, string> = { DEVICE_OWNER: 'Fully managed', PROFILE_OWNER: 'Work profile' };
 const sorted = (o: Record<string, unknown> | null) => (o ? Object.entries(o).sort(([a], [b]) => a.localeCompare(b)) : []);
@@ -12,13 +12,7 @@ export function AndroidDevicePage(props: { session: Session; device: AndroidDevi
   const name = d.device_name ?? d.google_name;
   const issues = d.non_compliance_details as Array<Record<string, unknown>>;
   return (
-    <Layout title={name} session={props.session} nav="devices">
-      <p>
-        <a href="/devices">← Devices</a>
-      </p>
-      <h1>{name}</h1>
-      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
-      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+    <DeviceFrame name={name} session={props.session} notice={props.notice} error={props.error}>
 
       <h2>Overview</h2>
       <Facts
@@ -62,27 +56,12 @@ export function AndroidDevicePage(props: { session: Session; device: AndroidDevi
         </DataTable>
       ) : null}
 
-      <h2>Command history</h2>
-      {props.history.length === 0 ? (
-        <p>No commands yet.</p>
-      ) : (
-        <DataTable columns={['Command', 'Status', 'Sent', 'Updated', 'By']} testId="history">
-          {props.history.map((h) => (
-            <tr data-request-type={h.requestType}>
-              <td>{h.requestType}</td>
-              <td class="status">{h.status}</td>
-              <td>{when(h.queuedAt)}</td>
-              <td>{when(h.updatedAt)}</td>
-              <td>{h.createdBy ?? 'appliance'}</td>
-            </tr>
-          ))}
-        </DataTable>
-      )}
+      <CommandHistory history={props.history} />
 
       <h2>Hardware</h2>
       {d.hardware_info ? <Facts items={sorted(d.hardware_info)} /> : <p>Not reported yet.</p>}
       <h2>Software</h2>
       {d.software_info ? <Facts items={sorted(d.software_info)} /> : <p>Not reported yet.</p>}
-    </Layout>
+    </DeviceFrame>
   );
 }
