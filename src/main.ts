@@ -159,6 +159,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           views: createDeviceViews(appliance.appleRepo, appliance.androidDevices),
           fleet: createFleetQueries(store.db),
           commands: createCommandService({ repo: appliance.appleRepo, queue: appliance.queue }),
+          androidCommands: appliance.androidCommands,
+          androidWipe: appliance.androidWipe,
           push: appliance.push,
           links: appliance.links,
           caNotAfter: () => ca.ca.info.notAfter,

@@ -340,6 +340,35 @@ describe('Android devices', () => {
     assert.match(refused.stderr, /only supported on fully managed devices/);
   });
 
+  test('the console: lock an Android device, then wipe it after seeing what the wipe does', async () => {
+    const name = fake.enroll(tokens.managed, { serialNumber: 'CONSOLE0001' });
+    const d = await eventually(() => listed(name));
+    const web = new ConsoleClient(server.url);
+    await web.login('root', ADMIN_PASSWORD);
+    const page = await web.get(`/devices/${d.id}`);
+    assert.match(page.text, /name="type" value="LOCK"/);
+    assert.match(page.text, /name="type" value="REBOOT"/, 'fully managed: reboot offered');
+    assert.doesNotMatch(page.text, /value="STOP_LOST_MODE"/, 'not lost');
+    const before = issued();
+    const lock = await web.post(`/devices/${d.id}/android-command`, { type: 'LOCK' }, { csrf: true });
+    assert.equal(lock.status, 303);
+    assert.equal(issued(), before + 1);
+    fake.checkIn(name);
+    await eventually(async () => assert.match((await web.get(`/devices/${d.id}`)).text, /data-request-type="LOCK"[^]*?<td class="status">done</));
+
+    const wipes = fake.wipes.length;
+    const ask = await web.post(`/devices/${d.id}/wipe`, {}, { csrf: true });
+    assert.equal(ask.status, 200);
+    assert.match(ask.text, /Factory reset<\/strong>: a company-owned device/);
+    assert.match(ask.text, /name="confirm" value="yes"/);
+    assert.equal(fake.wipes.length, wipes, 'asking wipes nothing');
+    const wiped = await web.post(`/devices/${d.id}/wipe`, { confirm: 'yes' }, { csrf: true });
+    assert.equal(wiped.status, 303);
+    assert.equal(fake.wipes.at(-1)!.name, name);
+    assert.equal(fake.wipes.at(-1)!.effect, 'factory_reset');
+    assert.match((await web.get(`/devices/${d.id}`)).text, /Actions are available while the device is enrolled/);
+  });
+
   test('wipe: said before it is done; a personal device loses its work profile only, a company device is factory reset', async () => {
     const personal = (await listed(names.personal)).id;
     const preview = await api('GET', `/devices/${personal}/wipe`);
@@ -355,7 +384,7 @@ describe('Android devices', () => {
     const removeInstead = await api('DELETE', `/devices/${personal}`);
     assert.equal(removeInstead.status, 409);
     assert.equal(removeInstead.json.error.code, 'android_use_wipe');
-    assert.equal(fake.wipes.length, 0, 'nothing sent yet');
+    const wipesBefore = fake.wipes.length;
 
     const done = await api('POST', `/devices/${personal}/wipe`, { confirm: true, reason_message: 'You left the company' });
     assert.equal(done.status, 200, JSON.stringify(done.json));
@@ -370,7 +399,7 @@ describe('Android devices', () => {
     const cli = await server.cliAsync(['android', 'wipe', managed]);
     assert.equal(cli.status, 1);
     assert.match(cli.stdout, /^factory_reset: a company-owned device/);
-    assert.equal(fake.wipes.length, 1, 'the preview sends nothing');
+    assert.equal(fake.wipes.length, wipesBefore + 1, 'the preview sends nothing');
     const full = await api('POST', `/devices/${managed}/wipe`, { confirm: true, wipe_data_flags: ['WIPE_EXTERNAL_STORAGE'] });
     assert.equal(full.json.effect, 'factory_reset');
     assert.deepEqual(fake.wipes.at(-1), { name: names.managed, effect: 'factory_reset', wipeDataFlags: ['WIPE_EXTERNAL_STORAGE'], wipeReasonMessage: undefined });

@@ -1,13 +1,74 @@
 import type { Session } from '../../admins/service.ts';
 import type { AndroidDeviceDetails } from '../../api/device-service.ts';
-import { DataTable } from '../layout.tsx';
+import { commandRefusal, type AndroidCommandType } from '../../android/commands.ts';
+import type { WipePlan } from '../../android/wipe.ts';
+import { CsrfField, DataTable } from '../layout.tsx';
 import { at, CommandHistory, DeviceFrame, Facts, type History } from './device.tsx';
 
 const MODES: Record<string, string> = { DEVICE_OWNER: 'Fully managed', PROFILE_OWNER: 'Work profile' };
 const sorted = (o: Record<string, unknown> | null) => (o ? Object.entries(o).sort(([a], [b]) => a.localeCompare(b)) : []);
 
+/** Commands the console offers without parameters, those the device can run only. */
+const QUICK: Array<[AndroidCommandType, string, string]> = [
+  ['LOCK', 'Lock', 'Locks the screen now (a work profile: the work profile).'],
+  ['REBOOT', 'Reboot', 'Restarts the device.'],
+  ['STOP_LOST_MODE', 'Stop lost mode', 'Takes the device out of lost mode.'],
+];
+
+function Actions(props: { device: AndroidDeviceDetails; session: Session; confirmWipe?: WipePlan }) {
+  const d = props.device;
+  const base = `/devices/${encodeURIComponent(d.id)}`;
+  if (d.status !== 'enrolled') return <p>Actions are available while the device is enrolled.</p>;
+  const facts = { managementMode: d.management_mode, ownership: d.ownership, apiLevel: d.api_level };
+  return (
+    <div class="actions">
+      {QUICK.filter(([type]) => commandRefusal(type, facts) === null && (type === 'STOP_LOST_MODE') === (d.state === 'LOST')).map(([type, label, text]) => (
+        <form method="post" action={`${base}/android-command`} class="card">
+          <CsrfField session={props.session} />
+          <input type="hidden" name="type" value={type} />
+          <h3>{label}</h3>
+          <p class="muted">{text}</p>
+          <div class="form-actions">
+            <button type="submit">{label}</button>
+          </div>
+        </form>
+      ))}
+      <form method="post" action={`${base}/wipe`} class="card" data-testid="wipe">
+        <CsrfField session={props.session} />
+        <h3>Wipe</h3>
+        {props.confirmWipe ? (
+          <>
+            <p>
+              <strong>{props.confirmWipe.effect === 'factory_reset' ? 'Factory reset' : 'Work profile removed'}</strong>: {props.confirmWipe.description}.
+            </p>
+            <input type="hidden" name="confirm" value="yes" />
+            {props.confirmWipe.effect === 'work_profile_removed' ? (
+              <>
+                <label for="wipe-reason">Message shown to the user (optional)</label>
+                <input id="wipe-reason" name="reason" maxlength={200} />
+              </>
+            ) : null}
+            <div class="form-actions">
+              <button type="submit" class="danger">
+                Wipe now
+              </button>
+            </div>
+          </>
+        ) : (
+          <>
+            <p class="muted">Shows what a wipe does to this device before anything is done.</p>
+            <div class="form-actions">
+              <button type="submit">Wipe…</button>
+            </div>
+          </>
+        )}
+      </form>
+    </div>
+  );
+}
+
 /** An Android device as Google last reported it: overview, policy and compliance, hardware and software, commands. */
-export function AndroidDevicePage(props: { session: Session; device: AndroidDeviceDetails; history: History; notice?: string; error?: string }) {
+export function AndroidDevicePage(props: { session: Session; device: AndroidDeviceDetails; history: History; notice?: string; error?: string; confirmWipe?: WipePlan }) {
   const d = props.device;
   const name = d.device_name ?? d.google_name;
   const issues = d.non_compliance_details as Array<Record<string, unknown>>;
@@ -54,6 +115,13 @@ export function AndroidDevicePage(props: { session: Session; device: AndroidDevi
             </tr>
           ))}
         </DataTable>
+      ) : null}
+
+      {props.session.admin.role === 'admin' ? (
+        <>
+          <h2>Actions</h2>
+          <Actions device={d} session={props.session} confirmWipe={props.confirmWipe} />
+        </>
       ) : null}
 
       <CommandHistory history={props.history} />
