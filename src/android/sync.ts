@@ -155,7 +155,8 @@ export function createAndroidSync(opts: SyncOptions) {
 
     /**
      * Runs the pull loop (when a subscription is set) and a reconcile every `syncInterval` (the
-     * first soon after start). The returned stop ends both and waits for what is in flight.
+     * first at once: what changed while the appliance was down). The returned stop ends both and
+     * waits for what is in flight.
      */
     start(o: { subscription: string | null; syncInterval: number; pullInterval: number; firstReconcileMs?: number }): () => Promise<void> {
       const abort = new AbortController();
@@ -186,11 +187,12 @@ export function createAndroidSync(opts: SyncOptions) {
       const poll = setInterval(() => {
         if (stopped || !opts.enterprise()) return;
         opts.pollOperations?.().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'polling Android operations failed'));
-      }, Math.min(o.syncInterval, 60_000));
+      }, Math.min(o.syncInterval, 300_000));
       poll.unref();
-      const first = setTimeout(tick, o.firstReconcileMs ?? 10_000);
+      const first = setTimeout(tick, o.firstReconcileMs ?? 0);
       first.unref();
-      const every = setInterval(tick, o.syncInterval);
+      // Timers take at most 2^31-1 ms (about 24 days); a longer interval would fire at once.
+      const every = setInterval(tick, Math.min(o.syncInterval, 2 ** 31 - 1));
       every.unref();
       return async () => {
         stopped = true;
