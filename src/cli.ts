@@ -68,6 +68,13 @@ const USAGE = `usage: mdm <command> [options]
                                  BYOD link on their own device, which gets a work profile.
   android enroll list            enrollment tokens: id, status, policy, ownership, user, expiry
   android enroll revoke ID       delete a token at Google (no device can enroll with it any more)
+  android sync                   reconcile Android devices with Google's devices.list now
+  android command DEVICE_ID TYPE [--params JSON]
+                                 send LOCK, RESET_PASSWORD, REBOOT, START_LOST_MODE, STOP_LOST_MODE,
+                                 CLEAR_APP_DATA or RELINQUISH_OWNERSHIP to an Android device
+  android wipe DEVICE_ID [--confirm] [--reason TEXT]
+                                 say what a wipe does (factory reset for a company device, the work
+                                 profile only for a personal one); do it with --confirm
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
   admin create --username NAME --password-stdin [--role admin|read-only]
@@ -500,8 +507,44 @@ function pushCommand(sub: string | undefined, rest: string[]): number {
   throw new UsageError(`unknown command: push ${sub ?? ''}`);
 }
 
+/** `mdm android wipe DEVICE_ID [--confirm] [--reason TEXT]`: says what a wipe does; does it with --confirm. */
+async function androidWipeCommand(rest: string[]): Promise<number> {
+  const { values, positionals } = parse(rest, { confirm: { type: 'boolean' }, reason: { type: 'string' } });
+  const [deviceId, ...extra] = positionals;
+  if (!deviceId || extra.length) throw new UsageError('android wipe needs one DEVICE_ID');
+  if (values.confirm !== true) {
+    const p = withAppliance(values, (app) => app.androidWipe.preview(deviceId));
+    process.stdout.write(`${p.effect}: ${p.description}\nnot wiped: run again with --confirm\n`);
+    return 1;
+  }
+  const reasonMessage = values.reason === undefined ? undefined : String(values.reason);
+  const done = await withApplianceAsync(values, (app) => app.androidWipe.wipe({ deviceId, confirm: true, reasonMessage, createdBy: 'cli' }));
+  process.stdout.write(`wiped ${done.device_id}: ${done.effect}\n`);
+  return 0;
+}
+
+/** `mdm android command DEVICE_ID TYPE [--params JSON]`: sent through Google now; the server follows it to done. */
+async function androidDeviceCommand(rest: string[]): Promise<number> {
+  const { values, positionals } = parse(rest, { params: { type: 'string' } });
+  const [deviceId, type, ...extra] = positionals;
+  if (!deviceId || !type || extra.length) throw new UsageError('android command needs DEVICE_ID and TYPE (LOCK, RESET_PASSWORD, REBOOT, START_LOST_MODE, STOP_LOST_MODE, CLEAR_APP_DATA, RELINQUISH_OWNERSHIP)');
+  let params: Record<string, unknown> | undefined;
+  if (values.params !== undefined) {
+    try {
+      params = JSON.parse(String(values.params)) as Record<string, unknown>;
+    } catch {
+      throw new UsageError('--params must be a JSON object of the command\'s fields (Google\'s names)');
+    }
+  }
+  const sent = await withApplianceAsync(values, (app) => app.androidCommands.send({ deviceId, requestType: type, params, createdBy: 'cli' }));
+  process.stdout.write(`${sent.command_uuid}\t${sent.request_type}\t${sent.status}\t${sent.operation_name ?? '-'}\n`);
+  return 0;
+}
+
 async function androidCommand(sub: string | undefined, rest: string[]): Promise<number> {
   if (sub === 'enroll') return androidEnrollCommand(rest);
+  if (sub === 'command') return androidDeviceCommand(rest);
+  if (sub === 'wipe') return androidWipeCommand(rest);
   const { values, positionals } = parse(rest, { file: { type: 'string' } });
   const [action, name, ...extra] = positionals;
   const enterpriseText = (e: EnterpriseView) =>
@@ -533,6 +576,12 @@ async function androidCommand(sub: string | undefined, rest: string[]): Promise<
     // stdout is the URL alone; the way on goes to stderr.
     process.stdout.write(signup.url + '\n');
     process.stderr.write('open this URL as the organisation\'s admin; Google sends the browser back to this appliance, which binds the enterprise\n');
+    return 0;
+  }
+  if (sub === 'sync') {
+    if (positionals.length) throw new UsageError('android sync takes no arguments');
+    const r = await withApplianceAsync(values, (app) => app.androidSync.syncNow());
+    process.stdout.write(`${r.devices} devices in ${r.pages} pages from ${r.enterprise}; ${r.removed} removed; ${r.skipped} unreadable; ${r.elapsedMs} ms\n`);
     return 0;
   }
   if (sub === 'enterprise' && (action === 'show' || action === 'unbind')) {

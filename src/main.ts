@@ -8,7 +8,7 @@ import { createAdmins } from './admins/service.ts';
 import { apiRoutes } from './api/app.ts';
 import { createCommandService } from './api/command-service.ts';
 import { createDeviceViews } from './api/device-service.ts';
-import { createFleetQueries } from './apple/fleet-queries.ts';
+import { createFleetQueries } from './devices/fleet-queries.ts';
 import { consoleRoutes, notFoundPage } from './console/routes.tsx';
 import { createApiTokens } from './auth/api-tokens.ts';
 import { createAuthRepo } from './auth/repo.ts';
@@ -46,6 +46,10 @@ import { loadMasterKey } from './secrets/master-key.ts';
 import { createSealer } from './secrets/seal.ts';
 import { openStore } from './store/db.ts';
 import { createAndroidRepo } from './android/repo.ts';
+import { createAndroidDeviceRepo } from './android/device-repo.ts';
+import { createAndroidSync } from './android/sync.ts';
+import { createAndroidCommands } from './android/commands.ts';
+import { createAndroidWipe } from './android/wipe.ts';
 import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
 
@@ -69,10 +73,23 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
     log: log.child({ mod: 'android' }),
     publicUrl: config.publicUrl,
     amapiUrl: config.android.amapiUrl,
+    pubsubUrl: config.android.pubsubUrl,
     pubsubTopic: config.android.pubsubTopic,
     ...(hooks.metrics ? { observe: hooks.metrics.android } : {}),
   });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android };
+  const androidRepo = createAndroidRepo(store.db);
+  const androidDevices = createAndroidDeviceRepo(store.db);
+  const androidCommands = createAndroidCommands({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
+  const androidSync = createAndroidSync({
+    client: android.client,
+    devices: androidDevices,
+    enterprise: () => androidRepo.enterprise(),
+    log: log.child({ mod: 'android-sync' }),
+    onOperation: (op) => void androidCommands.complete(op),
+    pollOperations: () => androidCommands.poll(),
+  });
+  const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -169,15 +186,17 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
       [
         '/api/v1',
-        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android }),
+        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync, androidCommands: appliance.androidCommands, androidWipe: appliance.androidWipe, fleet }),
       ],
       [
         '/',
         consoleRoutes({
           admins: appliance.admins,
-          views: createDeviceViews(appliance.appleRepo),
+          views: createDeviceViews(appliance.appleRepo, appliance.androidDevices),
           fleet,
           commands: createCommandService({ repo: appliance.appleRepo, queue: appliance.queue }),
+          androidCommands: appliance.androidCommands,
+          androidWipe: appliance.androidWipe,
           push: appliance.push,
           links: appliance.links,
           caNotAfter: () => ca.ca.info.notAfter,
@@ -240,6 +259,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     log: log.child({ mod: 'mdm' }),
     inventoryIntervalMs: config.inventoryInterval,
     inventoryCommands,
+  });
+  const stopAndroidSync = appliance.androidSync.start({
+    subscription: config.android.pubsubSubscription,
+    syncInterval: config.android.syncInterval,
+    pullInterval: config.android.pullInterval,
   });
   // No admin yet: whoever can read the log (who installed the appliance) creates the first one.
   const setupUrl = appliance.admins.issueSetupUrl();
@@ -307,6 +331,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           ),
         );
         stopWatchingPush();
+        await stopAndroidSync();
         appliance.android.close();
         await pushes.close();
         await apns.close();

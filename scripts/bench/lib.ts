@@ -1,6 +1,6 @@
 // What the benchmarks share: running one with its usage errors, log lines and tables, option
 // numbers, percentiles, CPU accounting, starting our server on loopback, and enrolled fleets.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -57,6 +57,35 @@ export function numberOption(name: string, v: string, min: number, integer = tru
 export function benchEnv(): NodeJS.ProcessEnv {
   const { MDM_MASTER_KEY: _ignored, ...env } = process.env;
   return env;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A fake in a child process
+
+/** A child process running `file` with `flag`, and a request/answer over IPC: a message sent, the first answer of type `reply` awaited. */
+export interface ForkedFake<To, From extends { type: string }> {
+  proc: ChildProcess;
+  ask<T extends From['type']>(m: To, reply: T): Promise<Extract<From, { type: T }>>;
+}
+
+export function forkFake<To, From extends { type: string }>(file: string, flag: string, label: string): ForkedFake<To, From> {
+  const proc = fork(file, [flag], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    proc,
+    ask: (m, reply) =>
+      new Promise((resolve, reject) => {
+        const onMessage = (r: From) => {
+          if (r.type !== reply) return;
+          proc.off('message', onMessage);
+          proc.off('exit', onExit);
+          resolve(r as Extract<From, { type: typeof reply }>);
+        };
+        const onExit = (code: number | null) => reject(new Error(`the ${label} exited (${code})`));
+        proc.on('message', onMessage);
+        proc.once('exit', onExit);
+        proc.send(m as object);
+      }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   enqueue: () => import('./enqueue.ts'),
   push: () => import('./push.ts'),
   startup: () => import('./startup.ts'),
+  'android-sync': () => import('./android-sync.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -12,14 +12,19 @@ import type { PushCertificates } from '../push/service.ts';
 import type { DevicePushes } from '../apple/device-pushes.ts';
 import { androidApiRoutes } from '../android/api-routes.ts';
 import type { AndroidEnterprise } from '../android/service.ts';
+import type { AndroidDeviceRepo } from '../android/device-repo.ts';
+import type { AndroidSync } from '../android/sync.ts';
+import type { AndroidCommands } from '../android/commands.ts';
+import type { AndroidWipe } from '../android/wipe.ts';
+import type { FleetQueries } from '../devices/fleet-queries.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
-export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; queue: CommandQueue; push: PushCertificates; pushes: DevicePushes; android: AndroidEnterprise }) {
+export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; androidDevices: AndroidDeviceRepo; queue: CommandQueue; push: PushCertificates; pushes: DevicePushes; android: AndroidEnterprise; androidSync: AndroidSync; androidCommands: AndroidCommands; androidWipe: AndroidWipe; fleet: FleetQueries }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens));
-  app.route('/', deviceRoutes(createDeviceViews(deps.repo), deps.pushes));
-  app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue })));
+  app.route('/', deviceRoutes(createDeviceViews(deps.repo, deps.androidDevices), deps.pushes, deps.fleet, deps.androidWipe));
+  app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue }), deps.androidCommands));
   app.route('/', pushRoutes(deps.push));
-  app.route('/', androidApiRoutes(deps.android));
+  app.route('/', androidApiRoutes(deps.android, deps.androidSync));
   return app;
 }

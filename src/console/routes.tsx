@@ -5,7 +5,7 @@ import type { Admins } from '../admins/service.ts';
 import type { CommandService } from '../api/command-service.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from '../api/device-service.ts';
 import type { EnrollmentLinks } from '../apple/enrollment-links.ts';
-import type { FleetQueries } from '../apple/fleet-queries.ts';
+import type { FleetQueries } from '../devices/fleet-queries.ts';
 import { DEVICE_QUERIES } from '../apple/inventory-commands.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -14,6 +14,9 @@ import type { PushCertificates } from '../push/service.ts';
 import { serveAsset } from './assets.ts';
 import { ErrorPage } from './layout.tsx';
 import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
+import { AndroidDevicePage } from './pages/android-device.tsx';
+import type { AndroidCommands } from '../android/commands.ts';
+import type { AndroidWipe, WipePlan } from '../android/wipe.ts';
 import { DevicePage } from './pages/device.tsx';
 import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
 import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
@@ -28,6 +31,8 @@ export interface ConsoleDeps {
   views: DeviceViews;
   fleet: FleetQueries;
   commands: CommandService;
+  androidCommands: AndroidCommands;
+  androidWipe: AndroidWipe;
   push: PushCertificates;
   links: EnrollmentLinks;
   /** The appliance CA's expiry (ms) and SHA-256 fingerprint (hex). */
@@ -90,6 +95,8 @@ const TWO_FACTOR_NOTICES: Record<string, string> = {
 const NOTICES: Record<string, string> = {
   lock: 'Lock queued. The device is pushed now and locks when it checks in.',
   inventory: 'Inventory refresh queued. The device is pushed now and answers when it checks in.',
+  'android-command': 'Command sent through Google. The device runs it when it next checks in; the history shows when it is done.',
+  wipe: 'Wiped through Google: the device has left management.',
 };
 
 /** The web console: login, first-admin setup, dashboard, devices. Mounted at `/`. */
@@ -198,6 +205,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const data: DashboardData = {
       platforms: [...byPlatform.values()].sort((a, b) => a.platform.localeCompare(b.platform)),
       enrolledLast7Days: s.enrolledSince,
+      android: { compliant: s.androidCompliant, nonCompliant: s.androidNonCompliant },
       push: push && { state: push.state, daysLeft: push.daysLeft, topic: push.topic },
       ca: expiryOf(deps.caNotAfter(), now()),
     };
@@ -223,18 +231,25 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return render(c, <DevicesPage session={c.get('session')} filters={filters} rows={page} nextAfter={nextAfter} />);
   });
 
-  const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number } = {}) =>
-    render(c, <DevicePage session={c.get('session')} device={deps.views.get(id)} history={deps.fleet.commandHistory(id)} notice={o.notice} error={o.error} />, o.status);
+  const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number; confirmWipe?: WipePlan } = {}) => {
+    const found = deps.views.any(id);
+    const history = deps.fleet.commandHistory(id);
+    if (found.platform === 'android') {
+      const page = <AndroidDevicePage session={c.get('session')} device={found.device} history={history} notice={o.notice} error={o.error} confirmWipe={o.confirmWipe} />;
+      return render(c, page, o.status);
+    }
+    return render(c, <DevicePage session={c.get('session')} device={found.device} history={history} notice={o.notice} error={o.error} />, o.status);
+  };
 
   app.get('/devices/:id', signedIn, (c) => devicePage(c, c.req.param('id'), { notice: NOTICES[c.req.query('queued') ?? ''] }));
 
   /** Runs an action; its AppErrors (not enrolled, a lock already pending...) are shown on the device page. */
-  const action = (run: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>) => string) => async (c: Context<ConsoleEnv>) => {
+  const action = (run: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>) => string | Promise<string>) => async (c: Context<ConsoleEnv>) => {
     const id = c.req.param('id')!;
-    deps.views.get(id);
+    deps.views.any(id);
     const body = await c.req.parseBody();
     try {
-      const notice = run(c, id, body);
+      const notice = await run(c, id, body);
       return c.redirect(`/devices/${encodeURIComponent(id)}?queued=${notice}`, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
@@ -257,6 +272,36 @@ export function consoleRoutes(deps: ConsoleDeps) {
       return 'lock';
     }),
   );
+
+  app.post(
+    '/devices/:id/android-command',
+    signedIn,
+    csrf,
+    adminOnly,
+    action(async (c, id, body) => {
+      const sent = await deps.androidCommands.send({ deviceId: id, requestType: field(body, 'type'), createdBy: by(c) });
+      log.info({ device: id, command: sent.command_uuid, type: sent.request_type, by: by(c) }, 'console: Android command sent');
+      return 'android-command';
+    }),
+  );
+
+  // First what the wipe will do, on the device page; then, confirmed, the wipe.
+  app.post('/devices/:id/wipe', signedIn, csrf, adminOnly, async (c) => {
+    const id = c.req.param('id');
+    const body = await c.req.parseBody();
+    if (field(body, 'confirm') !== 'yes') {
+      try {
+        return devicePage(c, id, { confirmWipe: deps.androidWipe.preview(id) });
+      } catch (e) {
+        if (!isAppError(e)) throw e;
+        return devicePage(c, id, { error: e.message, status: e.status });
+      }
+    }
+    return action(async (ctx, deviceId) => {
+      await deps.androidWipe.wipe({ deviceId, confirm: true, createdBy: by(ctx), reasonMessage: field(body, 'reason') || undefined });
+      return 'wipe';
+    })(c);
+  });
 
   app.post(
     '/devices/:id/refresh-inventory',
