@@ -6,6 +6,7 @@ import { AppError, isAppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { compose, serve } from './main.ts';
 import { backupTo, restoreFrom } from './store/backup.ts';
+import { EVENT_TYPES } from './webhooks/events.ts';
 import { existingMasterKey } from './secrets/master-key.ts';
 import { parseDuration } from './duration.ts';
 import { parseSimulateArgs, SIMULATE_USAGE, SimulateUsageError } from './apple/simulator/options.ts';
@@ -85,6 +86,13 @@ const USAGE = `usage: mdm <command> [options]
   api-token create --name NAME   create a token for the JSON API (/api/v1); printed once, only its hash is kept
   api-token list                 tokens: id, name, created, last used, status
   api-token revoke ID            revoke a token at once
+  webhook create --url URL --events TYPE[,TYPE...] [--description TEXT]
+                                 send events to URL as signed JSON POSTs (x-mdm-signature); prints the
+                                 signing secret once. Types: device.enrolled, device.checked_out,
+                                 command.completed, compliance.changed, push_certificate.expiring
+  webhook list                   webhooks: id, enabled, URL, events
+  webhook delete ID              stop sending to a webhook (its delivery log goes too)
+  webhook ping ID                queue a ping event to test the receiver
   backup FILE                    copy the database to FILE while the server runs (SQLite online backup;
                                  consistent, mode 0600). The master key is NOT in it: keep master.key
                                  (or MDM_MASTER_KEY) safe apart from the backups, or they cannot be used
@@ -271,6 +279,37 @@ async function main(argv: string[]): Promise<number | null> {
         return 0;
       }
       throw new UsageError(`unknown command: api-token ${sub ?? ''}`);
+    }
+    case 'webhook': {
+      const { values, positionals } = parse(rest, { url: { type: 'string' }, events: { type: 'string' }, description: { type: 'string' } });
+      if (sub === 'create') {
+        if (!values.url || !values.events) throw new UsageError(`webhook create needs --url URL --events ${EVENT_TYPES.join(',')}`);
+        const events = String(values.events).split(',').map((e) => e.trim()).filter(Boolean);
+        const w = withAppliance(values, (app) =>
+          app.webhooks.create({ url: String(values.url), events, description: (values.description as string | undefined) ?? null, createdBy: 'cli' }),
+        );
+        // stdout is the signing secret alone, like api-token create.
+        process.stdout.write(w.secret + '\n');
+        process.stderr.write(`created webhook ${w.id} for ${w.events.join(', ')}; its signing secret is shown only this once\n`);
+        return 0;
+      }
+      if (sub === 'list') {
+        withAppliance(values, (app) => {
+          for (const w of app.webhooks.list()) process.stdout.write([w.id, w.enabled ? 'enabled' : 'disabled', w.url, w.events.join(',')].join('\t') + '\n');
+        });
+        return 0;
+      }
+      if (sub === 'delete' || sub === 'ping') {
+        const id = positionals[0];
+        if (!id) throw new UsageError(`webhook ${sub} needs an ID (see mdm webhook list)`);
+        if (sub === 'delete') withAppliance(values, (app) => app.webhooks.remove(id));
+        else {
+          const d = withAppliance(values, (app) => app.webhooks.ping(id));
+          process.stdout.write(`queued ping ${d.id}: the server sends it within seconds (see GET /api/v1/webhooks/${id}/deliveries)\n`);
+        }
+        return 0;
+      }
+      throw new UsageError(`unknown command: webhook ${sub ?? ''}`);
     }
     case 'backup': {
       const { values, positionals } = parse(argv.slice(1));

@@ -98,6 +98,7 @@ const settings = {
     schema: z.string().refine(httpsBaseUrl, 'must be an https:// base URL such as https://api.push.apple.com, without a path, query or fragment').optional(),
   },
   pushRetryAfter: { env: 'MDM_PUSH_RETRY_AFTER', flag: 'push-retry-after', schema: duration('15m') },
+  webhookRetryBase: { env: 'MDM_WEBHOOK_RETRY_BASE', flag: 'webhook-retry-base', schema: duration('30s') },
   apnsSandbox: { env: 'MDM_APNS_SANDBOX', flag: 'apns-sandbox', schema: bool.default(false) },
   apnsCa: { env: 'MDM_APNS_CA', flag: 'apns-ca', schema: z.string().refine(readable, 'file not readable').optional() },
   amapiUrl: {
@@ -155,6 +156,8 @@ export interface Config {
   deviceCertDays: number;
   /** A channel with unanswered commands that has not called back for this long is pushed again (ms). */
   pushRetryAfter: number;
+  /** A failed webhook delivery's first retry comes after this; each next one doubles (ms). */
+  webhookRetryBase: number;
   /** APNs's base URL (production, sandbox or a test server) and a PEM file of extra trust roots for it. */
   apns: { url: string; caFile: string | null };
   /**
@@ -245,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     commandTtl: p.commandTtl,
     deviceCertDays: p.deviceCertDays,
     pushRetryAfter: p.pushRetryAfter,
+    webhookRetryBase: p.webhookRetryBase,
     apns: {
       url: (p.apnsUrl ?? (p.apnsSandbox ? 'https://api.sandbox.push.apple.com' : 'https://api.push.apple.com')).replace(/\/+$/, ''),
       caFile: p.apnsCa ?? null,

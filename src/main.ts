@@ -15,6 +15,8 @@ import { createAuthRepo } from './auth/repo.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { createServerIdentity } from './http/server-identity.ts';
+import { createWebhookRepo } from './webhooks/repo.ts';
+import { createWebhooks } from './webhooks/service.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { metricsRoutes } from './metrics/routes.ts';
 import { countedScep } from './metrics/scep.ts';
@@ -60,7 +62,15 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
   const pkiRepo = createPkiRepo(store.db);
   const ca = createCa({ repo: pkiRepo, sealer, log: log.child({ mod: 'ca' }), publicUrl: config.publicUrl, deviceCertDays: config.deviceCertDays });
   const challenges = createChallenges(pkiRepo);
-  const push = createPushCertificates({ repo: createPushRepo(store.db), sealer, log: log.child({ mod: 'push' }), organization: config.organization });
+  const webhooks = createWebhooks({ repo: createWebhookRepo(store.db), sealer, log: log.child({ mod: 'webhooks' }), retryBaseMs: config.webhookRetryBase });
+  const push = createPushCertificates({
+    repo: createPushRepo(store.db),
+    sealer,
+    log: log.child({ mod: 'push' }),
+    organization: config.organization,
+    onExpiring: (s) =>
+      webhooks.emit('push_certificate.expiring', { state: s.state, days_left: s.daysLeft, topic: s.topic, not_after: new Date(s.notAfter).toISOString() }),
+  });
   const appleRepo = createAppleRepo(store.db);
   const queue = createCommandQueue({ repo: appleRepo, log: log.child({ mod: 'queue' }), defaultTtlMs: config.commandTtl });
   const links = createEnrollmentLinks({ repo: appleRepo, challenges, publicUrl: config.publicUrl, log: log.child({ mod: 'enroll' }) });
@@ -85,11 +95,12 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
     devices: androidDevices,
     enterprise: () => androidRepo.enterprise(),
     log: log.child({ mod: 'android-sync' }),
+    emit: webhooks.emit,
     onOperation: (op) => void androidCommands.complete(op),
     pollOperations: () => androidCommands.poll(),
   });
   const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe };
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, webhooks };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -159,6 +170,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     inventoryCommands,
     wake: (ids) => pushes.wake(ids),
     observe: { checkin: metrics.checkin, report: metrics.commandReport },
+    emit: appliance.webhooks.emit,
   });
   const identity = createServerIdentity(config, ca);
   const enroll = enrollRoutes({
@@ -186,7 +198,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
       [
         '/api/v1',
-        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync, androidCommands: appliance.androidCommands, androidWipe: appliance.androidWipe, fleet }),
+        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync, androidCommands: appliance.androidCommands, androidWipe: appliance.androidWipe, fleet, webhooks: appliance.webhooks }),
       ],
       [
         '/',
@@ -270,6 +282,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
   if (setupUrl) {
     log.warn({ setupUrl }, 'no console admin yet: open the setup URL (once, within 24 hours) to create the first one, or run mdm admin create');
   }
+  appliance.webhooks.start();
   // Missing or expiring push certificate: said at start, then once a day from housekeeping.
   appliance.push.checkExpiry();
 
@@ -334,6 +347,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         await stopAndroidSync();
         appliance.android.close();
         await pushes.close();
+        await appliance.webhooks.close();
         await apns.close();
         await operations.close();
         store.close();

@@ -76,7 +76,8 @@ describe('web console over HTTP', () => {
       const p = r.path.replace(/:[^/]+/g, 'x').replace(/\*/g, 'x');
       const res = await fetch(url + p, { method: r.method, redirect: 'manual', headers: r.method === 'GET' ? {} : { 'content-type': 'application/x-www-form-urlencoded' }, body: r.method === 'GET' ? undefined : '' });
       const what = `${r.method} ${r.path}`;
-      if (r.path.startsWith('/api/')) assert.equal(res.status, 401, what);
+      // The JSON API and /metrics take a bearer token: a bare 401, never a login page.
+      if (r.path.startsWith('/api/') || /^\/metrics(\/|$)/.test(r.path)) assert.equal(res.status, 401, what);
       else if (r.method === 'GET') {
         assert.equal(res.status, 303, what);
         assert.match(res.headers.get('location') ?? '', /^\/login\?next=/, what);

@@ -5,6 +5,7 @@ import { describeIssue } from './amapi/issues.ts';
 import type { AndroidDeviceRepo } from './device-repo.ts';
 import { DeviceReport, factsOf, type DeviceFacts } from './device-report.ts';
 import type { EnterpriseRow } from './repo.ts';
+import type { EmitEvent } from '../webhooks/events.ts';
 
 /** Google's maximum page for devices.list is 100. */
 export const PAGE_SIZE = 100;
@@ -31,6 +32,8 @@ export interface SyncOptions {
   onOperation?: (op: OperationAnswer) => void;
   /** Asks Google about commands whose COMMAND notification has not come (operations.get). */
   pollOperations?: () => Promise<number>;
+  /** Told devices new to us and compliance changes (webhooks), after they are stored. */
+  emit?: EmitEvent;
   now?: () => number;
 }
 
@@ -60,6 +63,44 @@ export function createAndroidSync(opts: SyncOptions) {
     return factsOf(r.data);
   }
 
+  /** Stores reports, then tells the webhooks which devices are new and whose compliance changed. */
+  function store(facts: DeviceFacts[], o: { now: number; seenInListAt?: number }): void {
+    const emit = opts.emit;
+    if (!emit || !facts.length) {
+      devices.upsertMany(facts, o);
+      return;
+    }
+    const names = facts.map((f) => f.name);
+    const before = devices.complianceOf(names);
+    const results = devices.upsertMany(facts, o);
+    // Read again: an older report than the stored one changed nothing.
+    const after = devices.complianceOf(names);
+    results.forEach((r, i) => {
+      const f = facts[i]!;
+      const was = before.get(f.name);
+      const current = after.get(f.name);
+      if (r.inserted) {
+        emit('device.enrolled', {
+          device_id: r.id,
+          platform: 'android',
+          serial_number: f.serialNumber,
+          google_name: f.name,
+          management_mode: f.managementMode,
+          ownership: f.ownership,
+          user_email: f.userEmail,
+        });
+      } else if (was && current && current.status !== 'removed' && was.policyCompliant !== current.policyCompliant && current.policyCompliant !== null) {
+        emit('compliance.changed', {
+          device_id: r.id,
+          platform: 'android',
+          compliant: current.policyCompliant,
+          previous: was.policyCompliant,
+          non_compliance_details: f.nonComplianceDetails,
+        });
+      }
+    });
+  }
+
   async function reconcileOnce(): Promise<ReconcileResult> {
     const e = opts.enterprise();
     if (!e) throw new AppError('android_enterprise_missing', 'no Android enterprise is bound: nothing to sync', 409);
@@ -75,7 +116,7 @@ export function createAndroidSync(opts: SyncOptions) {
         if (f) facts.push(f);
         else r.skipped++;
       }
-      devices.upsertMany(facts, { now: now(), seenInListAt: start });
+      store(facts, { now: now(), seenInListAt: start });
       r.pages++;
       r.devices += facts.length;
       pageToken = page.nextPageToken;
@@ -135,7 +176,7 @@ export function createAndroidSync(opts: SyncOptions) {
         }
       }
       if (reports.length) {
-        devices.upsertMany(
+        store(
           reports.map((r) => r.facts),
           { now: now() },
         );

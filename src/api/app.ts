@@ -17,14 +17,17 @@ import type { AndroidSync } from '../android/sync.ts';
 import type { AndroidCommands } from '../android/commands.ts';
 import type { AndroidWipe } from '../android/wipe.ts';
 import type { FleetQueries } from '../devices/fleet-queries.ts';
+import { webhookRoutes } from '../webhooks/routes.ts';
+import type { Webhooks } from '../webhooks/service.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
-export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; androidDevices: AndroidDeviceRepo; queue: CommandQueue; push: PushCertificates; pushes: DevicePushes; android: AndroidEnterprise; androidSync: AndroidSync; androidCommands: AndroidCommands; androidWipe: AndroidWipe; fleet: FleetQueries }) {
+export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; androidDevices: AndroidDeviceRepo; queue: CommandQueue; push: PushCertificates; pushes: DevicePushes; android: AndroidEnterprise; androidSync: AndroidSync; androidCommands: AndroidCommands; androidWipe: AndroidWipe; fleet: FleetQueries; webhooks: Webhooks }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens));
   app.route('/', deviceRoutes(createDeviceViews(deps.repo, deps.androidDevices), deps.pushes, deps.fleet, deps.androidWipe));
   app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue }), deps.androidCommands));
   app.route('/', pushRoutes(deps.push));
   app.route('/', androidApiRoutes(deps.android, deps.androidSync));
+  app.route('/', webhookRoutes(deps.webhooks));
   return app;
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { EmitEvent } from '../webhooks/events.ts';
 import type { PkiRepo } from '../pki/repo.ts';
 import type { Sealer } from '../secrets/seal.ts';
 import type { DeviceIdentity } from './identity.ts';
@@ -26,6 +27,8 @@ export interface AppleMdmOptions {
   inventoryCommands: () => BuiltCommand[];
   /** Asks for channels to be pushed (APNs). */
   wake?: (enrollmentIds: string[]) => void;
+  /** Told enrollments, check-outs and command results (webhooks). Called after the change is stored. */
+  emit?: EmitEvent;
   /** Told each message that passed validation (metrics): a check-in's MessageType, a report's Status. */
   observe?: { checkin(messageType: string): void; report(status: string): void };
   now?: () => number;
@@ -175,6 +178,18 @@ export function createAppleMdm(opts: AppleMdmOptions) {
       }
     });
     log.info({ enrollmentId: e.id, first }, first ? 'enrolled' : 'TokenUpdate');
+    if (first && isDeviceChannel(e)) {
+      const d = repo.device(e.deviceId);
+      opts.emit?.('device.enrolled', {
+        device_id: e.deviceId,
+        platform: d?.platform ?? 'apple',
+        serial_number: d?.serialNumber ?? null,
+        enrollment_id: e.id,
+        enrollment_type: e.type,
+        ownership: device.ownership,
+        user_email: device.userEmail,
+      });
+    }
     return EMPTY;
   }
 
@@ -215,6 +230,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
         if (isDeviceChannel(e)) repo.unenrollDevice(e.deviceId, now());
         else repo.updateEnrollment(e.id, { status: 'unenrolled', unenrolledAt: now() });
         log.info({ enrollmentId: e.id }, 'CheckOut');
+        if (isDeviceChannel(e)) opts.emit?.('device.checked_out', { device_id: e.deviceId, platform: repo.device(e.deviceId)?.platform ?? 'apple', enrollment_id: e.id });
         return EMPTY;
       case 'SetBootstrapToken':
         repo.updateEnrollment(device.id, { bootstrapTokenSealed: m.BootstrapToken ? sealer.seal(`apple:bootstrap:${device.id}`, m.BootstrapToken) : null });
@@ -252,6 +268,16 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     if (r.Status !== 'Idle') {
       const requestType = queue.record(e.id, dict, body);
       if (requestType && r.Status === 'Acknowledged') applyInventory(repo, e.deviceId, requestType, dict, t);
+      if (requestType && r.Status !== 'NotNow') {
+        opts.emit?.('command.completed', {
+          command_uuid: dict.CommandUUID,
+          request_type: requestType,
+          status: r.Status,
+          device_id: e.deviceId,
+          enrollment_id: e.id,
+          ...(Array.isArray(dict.ErrorChain) ? { error_chain: dict.ErrorChain } : {}),
+        });
+      }
     }
     const next = queue.next(e.id, r.Status === 'Idle');
     if (next) return { status: 200, body: next.plist, contentType: 'application/xml' };

@@ -20,6 +20,8 @@ export interface PushCertificatesOptions {
   now?: () => number;
   /** How often subscribers' certificate is compared with the database, for imports by another process. */
   pollMs?: number;
+  /** Told once a day, with the day's log line, when the certificate is expiring, critical or expired (webhooks). */
+  onExpiring?: (status: PushStatus) => void;
 }
 
 export interface PushCertificate {
@@ -314,6 +316,7 @@ export function createPushCertificates(opts: PushCertificatesOptions) {
       else if (current.state === 'expiring') log.warn(fields, `the Apple push certificate expires in ${current.daysLeft} days: ${RENEW}`);
       else if (current.state === 'critical') log.error(fields, `the Apple push certificate expires in ${current.daysLeft} days: ${RENEW} now`);
       else log.error(fields, `the Apple push certificate expired on ${day(current.notAfter)}: devices get no pushes until you ${RENEW}`);
+      if (current.state !== 'ok') opts.onExpiring?.(current);
       return current;
     },
 

@@ -132,6 +132,8 @@ export function jsonApi(server: Pick<TestServer, 'url'>, token: string) {
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, json: (await res.json()) as Record<string, any> };
+    // A 204 has no body.
+    const text = await res.text();
+    return { status: res.status, json: (text ? JSON.parse(text) : {}) as Record<string, any> };
   };
 }
