@@ -2,6 +2,8 @@
 // reconciling through the fake devices.list; the devices in the one device list beside Apple ones.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as generated from '../src/android/amapi/schemas.generated.ts';
@@ -407,6 +409,49 @@ describe('Android devices', () => {
     // A reconcile afterwards changes nothing: Google no longer lists it and it is removed here already.
     const r = await api('POST', '/android/sync');
     assert.equal(r.json.removed, 0);
+  });
+
+  test('webhooks hear of an Android device new to us and of its compliance flipping, once per change', async () => {
+    const got: Array<{ type: string; data: Record<string, any> }> = [];
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        got.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+      const hook = await api('POST', '/webhooks', { url, events: ['device.enrolled', 'compliance.changed'] });
+      assert.equal(hook.status, 201);
+      const name = fake.enroll(tokens.managed, { serialNumber: 'HOOKS0001' });
+      const enrolled = await eventually(async () => {
+        const e = got.find((x) => x.type === 'device.enrolled' && x.data.google_name === name);
+        assert.ok(e);
+        return e;
+      });
+      assert.equal(enrolled.data.platform, 'android');
+      assert.equal(enrolled.data.serial_number, 'HOOKS0001');
+      assert.equal(enrolled.data.device_id, (await listed(name)).id);
+      fake.checkIn(name, { policyCompliant: false, nonComplianceDetails: [{ settingName: 'cameraDisabled', nonComplianceReason: 'MANAGEMENT_MODE' }] });
+      const flipped = await eventually(async () => {
+        const e = got.find((x) => x.type === 'compliance.changed' && x.data.device_id === enrolled.data.device_id);
+        assert.ok(e);
+        return e;
+      });
+      assert.deepEqual([flipped.data.compliant, flipped.data.previous], [false, true]);
+      // A report that changes nothing about compliance is no event.
+      fake.checkIn(name, { softwareInfo: { androidVersion: '16' } });
+      fake.checkIn(name, { policyCompliant: true, nonComplianceDetails: [] });
+      await eventually(async () => assert.equal(got.filter((x) => x.type === 'compliance.changed' && x.data.device_id === enrolled.data.device_id).length, 2, JSON.stringify(got)));
+      await drained();
+      assert.equal(got.filter((x) => x.type === 'compliance.changed' && x.data.device_id === enrolled.data.device_id).length, 2);
+      assert.equal((await api('DELETE', `/webhooks/${hook.json.id}`)).status, 204);
+    } finally {
+      receiver.close();
+    }
   });
 
   test("the fake's answers fit the discovery document's response schemas", () => {

@@ -75,8 +75,13 @@ export function createAndroidSync(opts: SyncOptions) {
     const results = devices.upsertMany(facts, o);
     // Read again: an older report than the stored one changed nothing.
     const after = devices.complianceOf(names);
+    // A batch may hold several reports of one device: one event for it, from the last.
+    const last = new Map<string, { id: string; inserted: boolean; f: DeviceFacts }>();
     results.forEach((r, i) => {
       const f = facts[i]!;
+      last.set(f.name, { id: r.id, inserted: r.inserted || (last.get(f.name)?.inserted ?? false), f });
+    });
+    for (const { f, ...r } of last.values()) {
       const was = before.get(f.name);
       const current = after.get(f.name);
       if (r.inserted) {
@@ -98,7 +103,7 @@ export function createAndroidSync(opts: SyncOptions) {
           non_compliance_details: f.nonComplianceDetails,
         });
       }
-    });
+    }
   }
 
   async function reconcileOnce(): Promise<ReconcileResult> {
