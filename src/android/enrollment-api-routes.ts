@@ -8,7 +8,7 @@ import type { EnrollmentTokens, EnrollmentTokenView } from './enrollment-tokens.
 
 const BASE = '/api/v1/android/enrollment-tokens';
 
-const CreateBody = z.strictObject({
+export const CreateBody = z.strictObject({
   policy: z.string().min(1),
   user_email: z.email().optional(),
   ownership: z.enum(['corporate', 'personal']),

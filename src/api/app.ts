@@ -18,12 +18,14 @@ import type { AndroidCommands } from '../android/commands.ts';
 import type { AndroidWipe } from '../android/wipe.ts';
 import type { FleetQueries } from '../devices/fleet-queries.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
+import { openApiDocument } from './openapi.ts';
 import type { Webhooks } from '../webhooks/service.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
 export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; androidDevices: AndroidDeviceRepo; queue: CommandQueue; push: PushCertificates; pushes: DevicePushes; android: AndroidEnterprise; androidSync: AndroidSync; androidCommands: AndroidCommands; androidWipe: AndroidWipe; fleet: FleetQueries; webhooks: Webhooks }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens));
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
   app.route('/', deviceRoutes(createDeviceViews(deps.repo, deps.androidDevices), deps.pushes, deps.fleet, deps.androidWipe));
   app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue }), deps.androidCommands));
   app.route('/', pushRoutes(deps.push));

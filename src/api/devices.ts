@@ -33,7 +33,7 @@ export const listQuery = z.object({
 
 export const deviceId = z.string().min(1).max(200);
 
-const wipeBody = z.strictObject({
+export const wipeBody = z.strictObject({
   /** Without it nothing happens: the answer says what would. */
   confirm: z.boolean().optional(),
   wipe_data_flags: z.array(z.enum(WIPE_DATA_FLAGS)).max(3).optional(),

@@ -9,7 +9,7 @@ import { iso, parseWith, readJson } from './http.ts';
 
 const pem = z.string().min(1).max(64 * 1024);
 
-const importBody = z.strictObject({
+export const importBody = z.strictObject({
   certificate: pem.describe('PEM'),
   /** Without it, the key of the push CSR made here that the certificate was issued for. */
   private_key: pem.describe('PEM').optional(),
@@ -17,12 +17,12 @@ const importBody = z.strictObject({
   force: z.boolean().optional(),
 });
 
-const csrBody = z.strictObject({
+export const csrBody = z.strictObject({
   common_name: z.string().min(1).max(64).optional(),
   email: z.string().max(255).optional(),
 });
 
-const vendorBody = z.strictObject({
+export const vendorBody = z.strictObject({
   /** PEM: the vendor certificate, optionally followed by its chain. */
   certificate: pem.optional(),
   private_key: pem.optional(),

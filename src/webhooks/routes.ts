@@ -6,18 +6,18 @@ import { AppError } from '../errors.ts';
 import type { DeliveryRow } from './repo.ts';
 import type { WebhookView, Webhooks } from './service.ts';
 
-const CreateBody = z.strictObject({
+export const CreateBody = z.strictObject({
   url: z.string().min(1),
   events: z.array(z.string()).min(1),
   description: z.string().max(200).nullable().optional(),
 });
-const PatchBody = z.strictObject({
+export const PatchBody = z.strictObject({
   url: z.string().min(1).optional(),
   events: z.array(z.string()).min(1).optional(),
   description: z.string().max(200).nullable().optional(),
   enabled: z.boolean().optional(),
 });
-const DeliveriesQuery = z.strictObject({
+export const DeliveriesQuery = z.strictObject({
   status: z.enum(['pending', 'delivered', 'failed']).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   /** The `next` cursor of the previous page. */
