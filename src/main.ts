@@ -288,7 +288,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
 
   const housekeep = () => {
     try {
-      maintenance.run();
+      maintenance.run().catch((e) => log.error({ err: e }, 'Apple queue maintenance failed'));
       appliance.push.checkExpiry();
       challenges.purgeExpired();
       appliance.admins.purge();

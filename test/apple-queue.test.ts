@@ -73,19 +73,19 @@ test('commands expire after their TTL', () => {
   assert.equal(app.appleRepo.targets(swept)[0]!.status, 'expired');
 });
 
-test('maintenance refreshes stale inventories once, with one command per kind for all due devices', () => {
+test('maintenance refreshes stale inventories once, with one command per kind for all due devices', async () => {
   const queue = createCommandQueue({ repo: app.appleRepo, log, now });
   const day = 86_400_000;
   enroll('M1', clock - 2 * day);
   enroll('M2', null);
   enroll('M3', clock - 1000);
   const m = createAppleMaintenance({ repo: app.appleRepo, queue, log, inventoryIntervalMs: day, inventoryCommands, now });
-  const first = m.run();
+  const first = await m.run();
   assert.ok(first.refreshed >= 2);
   const next = queue.next('M1', true);
   assert.equal(next?.requestType, 'DeviceInformation');
   assert.equal(queue.next('M3', true), undefined, 'fresh inventory left alone');
-  assert.equal(m.run().refreshed, 0, 'not queued twice while pending');
+  assert.equal((await m.run()).refreshed, 0, 'not queued twice while pending');
 });
 
 test('a partial DeviceInformation answer merges into what is known', async () => {

@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   enqueue: () => import('./enqueue.ts'),
   push: () => import('./push.ts'),
   startup: () => import('./startup.ts'),
+  console: () => import('./console.ts'),
   'android-sync': () => import('./android-sync.ts'),
 };
 

@@ -271,20 +271,25 @@ export function createAppleRepo(db: Db) {
       );
     },
     /** Enrolled device channels whose inventory is older than `before`, with no DeviceInformation waiting. */
-    inventoryDue(before: number, limit: number): string[] {
+    /** Device channels whose inventory is older than `before` and not being asked for, in id order after `afterId`. */
+    inventoryDue(before: number, limit: number, afterId = ''): string[] {
       return db
         .select({ id: appleEnrollments.id })
         .from(appleEnrollments)
         .innerJoin(appleDevices, eq(appleDevices.id, appleEnrollments.deviceId))
         .where(
           and(
-            eq(appleEnrollments.status, 'enrolled'),
+            // Walked in id order from where the last batch ended: each batch reads about its own rows,
+            // not again every row the earlier batches queued for (`+`: not by the status index).
+            gt(appleEnrollments.id, afterId),
+            sql`+${appleEnrollments.status} = 'enrolled'`,
             inArray(appleEnrollments.type, ['device', 'user-enrollment-device']),
             or(isNull(appleDevices.inventoryUpdatedAt), lt(appleDevices.inventoryUpdatedAt, before)),
             sql`NOT EXISTS (SELECT 1 FROM ${appleCommandTargets} t JOIN ${appleCommands} c ON c.uuid = t.command_uuid
                  WHERE t.enrollment_id = ${appleEnrollments.id} AND t.status IN ('pending', 'not_now') AND c.request_type = 'DeviceInformation')`,
           ),
         )
+        .orderBy(appleEnrollments.id)
         .limit(limit)
         .all()
         .map((r) => r.id);
