@@ -33,6 +33,7 @@ import { createAppleRepo } from './apple/repo.ts';
 import { appleMdmRoutes } from './apple/routes.ts';
 import { createAppleMdm } from './apple/service.ts';
 import { createDevicePushes } from './apple/device-pushes.ts';
+import { createDeviceActions } from './apple/device-actions.ts';
 import { createApnsClient } from './push/apns/client.ts';
 import { apnsEndpoint } from './push/apns/endpoint.ts';
 import { createPushRepo } from './push/repo.ts';
@@ -43,6 +44,8 @@ import { openStore } from './store/db.ts';
 import { createAndroidRepo } from './android/repo.ts';
 import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
+import { createAuditRepo } from './audit/repo.ts';
+import { createAudit } from './audit/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
 export function compose(config: Config, log: Logger) {
@@ -66,7 +69,8 @@ export function compose(config: Config, log: Logger) {
     amapiUrl: config.android.amapiUrl,
     pubsubTopic: config.android.pubsubTopic,
   });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android };
+  const audit = createAudit({ repo: createAuditRepo(store.db), sqlite: store.sqlite, log: log.child({ mod: 'audit' }) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, audit };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -121,6 +125,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       return signProfile(enrollmentProfile({ ...input, caDer: ca.ca.der, includeRoot: id.ownCa }), id.signer, id.chain);
     },
   });
+  const consoleViews = createDeviceViews(appliance.appleRepo);
+  const consoleCommands = createCommandService({ repo: appliance.appleRepo, queue: appliance.queue });
   const app = buildApp({
     log: log.child({ mod: 'http' }),
     checkDatabase: () => void store.sqlite.prepare('SELECT 1').get(),
@@ -130,20 +136,32 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/cgi-bin/pkiclient.exe', scepApp],
       ['/pki', pkiRoutes(ca)],
       ['/enroll', enroll],
-      ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
+      ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }), audit: appliance.audit, trustedProxies: config.trustedProxies })],
       [
         '/api/v1',
-        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android }),
+        apiRoutes({
+          tokens: appliance.apiTokens,
+          repo: appliance.appleRepo,
+          queue: appliance.queue,
+          push: appliance.push,
+          pushes,
+          android: appliance.android,
+          audit: appliance.audit,
+          trustedProxies: config.trustedProxies,
+        }),
       ],
       [
         '/',
         consoleRoutes({
+          actions: createDeviceActions({ repo: appliance.appleRepo, commands: consoleCommands, views: consoleViews, sealer: appliance.sealer }),
+          tellRemoved: (channels) => void pushes.tellRemoved(channels),
           admins: appliance.admins,
-          views: createDeviceViews(appliance.appleRepo),
+          views: consoleViews,
           fleet: createFleetQueries(store.db),
-          commands: createCommandService({ repo: appliance.appleRepo, queue: appliance.queue }),
+          commands: consoleCommands,
           push: appliance.push,
           links: appliance.links,
+          audit: appliance.audit,
           caNotAfter: () => ca.ca.info.notAfter,
           caFingerprint: () => ca.caFingerprint(),
           publicUrl: config.publicUrl,

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { ApiEnv } from '../api/auth.ts';
 import { iso } from '../api/http.ts';
+import type { Audit } from '../audit/service.ts';
 import { AppError } from '../errors.ts';
 import { describeIssue } from './amapi/issues.ts';
 import { enrollmentTokenRoutes } from './enrollment-api-routes.ts';
@@ -39,14 +40,18 @@ const requireFound = <T>(value: T | null, code: string, message: string): T => {
 };
 
 /** `/api/v1/android/...`: the service-account key, signup, the bound enterprise, its policies and enrollment tokens. */
-export function androidApiRoutes(android: AndroidEnterprise) {
+export function androidApiRoutes(android: AndroidEnterprise, audit: Audit) {
   const app = new Hono<ApiEnv>();
 
   // The body is the key file itself (curl --data-binary @key.json); it is sealed as given and never sent back.
   app.put('/android/service-account', async (c) => {
     const text = await c.req.text();
     if (Buffer.byteLength(text) > MAX_KEY_BYTES) throw new AppError('android_key_invalid', `a service-account key file is at most ${MAX_KEY_BYTES} bytes`, 413);
-    return c.json(accountJson(android.importKey(text)), 201);
+    const account = audit.within(c.get('actor'), () => android.importKey(text), (a) => ({
+      action: 'android.key.import',
+      target: { type: 'android_service_account', id: a.clientEmail, label: a.projectId },
+    }));
+    return c.json(accountJson(account), 201);
   });
 
   app.get('/android/service-account', (c) =>
@@ -55,6 +60,7 @@ export function androidApiRoutes(android: AndroidEnterprise) {
 
   app.post('/android/signup', async (c) => {
     const signup = await android.createSignupUrl();
+    audit.record(c.get('actor'), { action: 'android.signup.create', target: { type: 'android_signup', id: signup.name } });
     return c.json({ name: signup.name, url: signup.url }, 201);
   });
 
@@ -62,7 +68,11 @@ export function androidApiRoutes(android: AndroidEnterprise) {
     c.json(enterpriseJson(requireFound(android.enterprise(), 'android_enterprise_missing', 'no Android enterprise is bound'))),
   );
 
-  app.delete('/android/enterprise', async (c) => c.json(enterpriseJson(await android.unbind())));
+  app.delete('/android/enterprise', async (c) => {
+    const e = await android.unbind();
+    audit.record(c.get('actor'), { action: 'android.enterprise.unbind', target: { type: 'android_enterprise', id: e.name, label: e.displayName } });
+    return c.json(enterpriseJson(e));
+  });
 
   app.get('/android/policies', (c) => c.json({ policies: android.policies().map(policyJson) }));
 
@@ -70,12 +80,18 @@ export function androidApiRoutes(android: AndroidEnterprise) {
 
   app.put('/android/policies/:name', async (c) => {
     const policy = policyBody(await c.req.text());
-    return c.json(policyJson(await android.putPolicy(c.req.param('name'), policy)));
+    const p = await android.putPolicy(c.req.param('name'), policy);
+    audit.record(c.get('actor'), { action: 'android.policy.update', target: { type: 'android_policy', id: p.id, label: p.name }, details: { version: p.version } });
+    return c.json(policyJson(p));
   });
 
-  app.delete('/android/policies/:name', async (c) => c.json(policyJson(await android.deletePolicy(c.req.param('name')))));
+  app.delete('/android/policies/:name', async (c) => {
+    const p = await android.deletePolicy(c.req.param('name'));
+    audit.record(c.get('actor'), { action: 'android.policy.delete', target: { type: 'android_policy', id: p.id, label: p.name } });
+    return c.json(policyJson(p));
+  });
 
-  app.route('/', enrollmentTokenRoutes(android.enrollmentTokens));
+  app.route('/', enrollmentTokenRoutes(android.enrollmentTokens, audit));
 
   return app;
 }

@@ -11,15 +11,27 @@ import { pushRoutes } from './push.ts';
 import type { PushCertificates } from '../push/service.ts';
 import type { DevicePushes } from '../apple/device-pushes.ts';
 import { androidApiRoutes } from '../android/api-routes.ts';
+import { auditApiRoutes } from '../audit/routes.ts';
+import type { Audit } from '../audit/service.ts';
 import type { AndroidEnterprise } from '../android/service.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
-export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; queue: CommandQueue; push: PushCertificates; pushes: DevicePushes; android: AndroidEnterprise }) {
+export function apiRoutes(deps: {
+  tokens: ApiTokens;
+  repo: AppleRepo;
+  queue: CommandQueue;
+  push: PushCertificates;
+  pushes: DevicePushes;
+  android: AndroidEnterprise;
+  audit: Audit;
+  trustedProxies: string[];
+}) {
   const app = new Hono<ApiEnv>();
-  app.use('*', bearerAuth(deps.tokens));
-  app.route('/', deviceRoutes(createDeviceViews(deps.repo), deps.pushes));
-  app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue })));
-  app.route('/', pushRoutes(deps.push));
-  app.route('/', androidApiRoutes(deps.android));
+  app.use('*', bearerAuth(deps.tokens, deps.trustedProxies));
+  app.route('/', deviceRoutes(createDeviceViews(deps.repo), deps.pushes, deps.audit));
+  app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue }), deps.audit));
+  app.route('/', pushRoutes(deps.push, deps.audit));
+  app.route('/', androidApiRoutes(deps.android, deps.audit));
+  app.route('/', auditApiRoutes(deps.audit));
   return app;
 }

@@ -4,6 +4,8 @@ import type { ApiEnv } from './auth.ts';
 import type { CommandService } from './command-service.ts';
 import { deviceId } from './devices.ts';
 import { parseWith, readJson } from './http.ts';
+import type { Audit } from '../audit/service.ts';
+import { commandEvent } from '../audit/targets.ts';
 
 const command = {
   request_type: z.string().min(1).max(100),
@@ -16,24 +18,30 @@ export const bulkCommandBody = z.strictObject({ ...command, enrollment_ids: z.ar
 const commandUuid = z.string().min(1).max(128);
 
 /** `/commands` and `/devices/:id/commands`: queue MDM commands, follow them, cancel them. */
-export function commandRoutes(commands: CommandService) {
+export function commandRoutes(commands: CommandService, audit: Audit) {
   const app = new Hono<ApiEnv>();
   app.post('/devices/:id/commands', async (c) => {
     const body = await readJson(c, deviceCommandBody);
     const target = commands.deviceChannel(parseWith(deviceId, c.req.param('id'), 'id'));
-    const uuid = commands.send({ requestType: body.request_type, params: body.params, priority: body.priority, enrollmentIds: [target], createdBy: `api-token:${c.get('apiToken').id}` });
+    const req = { requestType: body.request_type, params: body.params, priority: body.priority, enrollmentIds: [target], createdBy: `api-token:${c.get('apiToken').id}` };
+    const uuid = audit.within(c.get('actor'), () => commands.send(req), (uuid) => commandEvent(req, uuid));
     return c.json({ command_uuid: uuid }, 201);
   });
 
   app.post('/commands', async (c) => {
     const body = await readJson(c, bulkCommandBody);
-    const uuid = commands.send({ requestType: body.request_type, params: body.params, priority: body.priority, enrollmentIds: body.enrollment_ids, createdBy: `api-token:${c.get('apiToken').id}` });
+    const req = { requestType: body.request_type, params: body.params, priority: body.priority, enrollmentIds: body.enrollment_ids, createdBy: `api-token:${c.get('apiToken').id}` };
+    const uuid = audit.within(c.get('actor'), () => commands.send(req), (uuid) => commandEvent(req, uuid));
     return c.json({ command_uuid: uuid }, 201);
   });
 
   app.get('/commands/:uuid', (c) => c.json(commands.get(parseWith(commandUuid, c.req.param('uuid'), 'uuid'))));
 
-  app.delete('/commands/:uuid', (c) => c.json({ cancelled: commands.cancel(parseWith(commandUuid, c.req.param('uuid'), 'uuid')) }));
+  app.delete('/commands/:uuid', (c) => {
+    const uuid = parseWith(commandUuid, c.req.param('uuid'), 'uuid');
+    const cancelled = audit.within(c.get('actor'), () => commands.cancel(uuid), (n) => ({ action: 'command.cancel', target: { type: 'command', id: uuid }, details: { cancelled: n } }));
+    return c.json({ cancelled });
+  });
 
   return app;
 }

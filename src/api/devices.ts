@@ -4,6 +4,8 @@ import type { ApiEnv } from './auth.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from './device-service.ts';
 import { iso, parseWith } from './http.ts';
 import type { DevicePushes } from '../apple/device-pushes.ts';
+import type { Audit } from '../audit/service.ts';
+import { deviceTarget } from '../audit/targets.ts';
 
 /** Opaque to clients; inside, the last id of the previous page. */
 const cursor = {
@@ -31,7 +33,7 @@ export const listQuery = z.object({
 export const deviceId = z.string().min(1).max(200);
 
 /** `/devices`: the inventory, paged, and one device in full. */
-export function deviceRoutes(views: DeviceViews, pushes: DevicePushes) {
+export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, audit: Audit) {
   const app = new Hono<ApiEnv>();
 
   app.get('/devices', (c) => {
@@ -47,6 +49,7 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes) {
     const id = parseWith(deviceId, c.req.param('id'), 'id');
     views.requireChannel(id);
     const r = await pushes.pushNow(id);
+    audit.record(c.get('actor'), { action: 'device.push', target: deviceTarget(id), details: { ok: r.ok } });
     return c.json({
       enrollment_id: id,
       pushed_at: iso(Date.now()),
@@ -60,7 +63,8 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes) {
   });
 
   app.delete('/devices/:id', (c) => {
-    const removed = views.remove(parseWith(deviceId, c.req.param('id'), 'id'));
+    const id = parseWith(deviceId, c.req.param('id'), 'id');
+    const removed = audit.within(c.get('actor'), () => views.remove(id), (r) => ({ action: 'device.remove', target: deviceTarget(id), details: { cancelled_commands: r.cancelled_commands } }));
     void pushes.tellRemoved(removed.channels);
     const { channels: _, ...shown } = removed;
     return c.json(shown);

@@ -4,7 +4,11 @@ import { z } from 'zod';
 import type { Admins } from '../admins/service.ts';
 import type { CommandService } from '../api/command-service.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from '../api/device-service.ts';
+import type { DeviceActions } from '../apple/device-actions.ts';
 import type { EnrollmentLinks } from '../apple/enrollment-links.ts';
+import { auditFilters } from '../audit/query.ts';
+import type { Actor, Audit } from '../audit/service.ts';
+import { deviceTarget } from '../audit/targets.ts';
 import type { FleetQueries } from '../apple/fleet-queries.ts';
 import { DEVICE_QUERIES } from '../apple/inventory-commands.ts';
 import { AppError, isAppError } from '../errors.ts';
@@ -13,6 +17,7 @@ import { expiryOf } from '../push/expiry.ts';
 import type { PushCertificates } from '../push/service.ts';
 import { serveAsset } from './assets.ts';
 import { ErrorPage } from './layout.tsx';
+import { AuditPage, AuditResults, type AuditForm } from './pages/audit.tsx';
 import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
 import { DevicePage } from './pages/device.tsx';
 import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
@@ -30,6 +35,10 @@ export interface ConsoleDeps {
   commands: CommandService;
   push: PushCertificates;
   links: EnrollmentLinks;
+  audit: Audit;
+  actions: DeviceActions;
+  /** Pushes removed channels once more, so the devices hear at once that they are out. */
+  tellRemoved: (channels: string[]) => void;
   /** The appliance CA's expiry (ms) and SHA-256 fingerprint (hex). */
   caNotAfter: () => number;
   caFingerprint: () => string;
@@ -82,6 +91,12 @@ const lockForm = z.object({
     .regex(/^[0-9+()\-. ]*$/, 'the phone number may hold only digits, spaces and + ( ) - .'),
 });
 
+const lostModeForm = z.object({
+  message: z.string().trim().max(200, 'the message must be at most 200 characters'),
+  phone: lockForm.shape.phone,
+  footnote: z.string().trim().max(200, 'the footnote must be at most 200 characters'),
+});
+
 const TWO_FACTOR_NOTICES: Record<string, string> = {
   on: 'Two-factor authentication is on: the next sign-in asks for a code.',
   off: 'Two-factor authentication is off.',
@@ -90,6 +105,13 @@ const TWO_FACTOR_NOTICES: Record<string, string> = {
 const NOTICES: Record<string, string> = {
   lock: 'Lock queued. The device is pushed now and locks when it checks in.',
   inventory: 'Inventory refresh queued. The device is pushed now and answers when it checks in.',
+  restart: 'Restart queued. The device is pushed now and restarts when it checks in.',
+  passcode: 'Clear passcode queued. The device is pushed now; its passcode is removed when it checks in.',
+  'lost-on': 'Lost mode queued. The device is pushed now and shows your message when it checks in.',
+  'lost-off': 'Leaving lost mode queued. The device is pushed now.',
+  erase: 'Erase queued. The device is pushed now and erases itself when it checks in.',
+  selective: 'The device is out of management: at its next check-in it removes the managed apps, profiles and data, and nothing else.',
+  removed: 'The device is out of management: at its next check-in it removes this appliance\'s profile and everything installed through it.',
 };
 
 /** The web console: login, first-admin setup, dashboard, devices. Mounted at `/`. */
@@ -101,6 +123,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
   const refused = (c: Context, status: 401 | 403, message: string) =>
     render(c, <ErrorPage title={status === 403 ? 'Forbidden' : 'Sign in required'} message={message} session={currentSession(c, admins)} />, status);
   const signedIn = requireSession(admins, refused);
+  const adminActor = (c: Context, a: { id: string; username: string }): Actor => ({ kind: 'admin', id: a.id, name: a.username, address: clientAddress(c, deps.trustedProxies) });
+  /** The signed-in admin, as the audit log records them. */
+  const actor = (c: Context<ConsoleEnv>) => adminActor(c, c.get('session').admin);
+  const adminTarget = (a: { id: string; username: string }) => ({ type: 'admin', id: a.id, label: a.username });
+  /** A wrong password or code, or a throttled one: the name typed is recorded (no admin may have it), never the password. */
+  const loginFailed = (c: Context, typed: string | null, e: { code: string }) => {
+    if (e.code !== 'login_failed' && e.code !== 'login_throttled') return;
+    const name = typed === null ? '(second step)' : typed.trim().toLowerCase().slice(0, 200) || '(empty)';
+    deps.audit.record({ kind: 'admin', id: null, name, address: clientAddress(c, deps.trustedProxies) }, { action: 'admin.login.failed', details: { reason: e.code } });
+  };
   const csrf = requireCsrf(refused);
   const adminOnly = requireAdmin(refused);
 
@@ -128,9 +160,11 @@ export function consoleRoutes(deps: ConsoleDeps) {
       const s = await admins.login(username, field(body, 'password'), clientAddress(c, deps.trustedProxies));
       if ('challenge' in s) return render(c, <LoginCodePage challenge={s.challenge} next={next} />);
       startSession(c, s, deps.trustedProxies);
+      deps.audit.record(adminActor(c, s.admin), { action: 'admin.login', target: adminTarget(s.admin) });
       return c.redirect(next, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
+      loginFailed(c, username, e);
       return render(c, <LoginPage next={next} username={username} error={e.message} />, e.status);
     }
   });
@@ -144,9 +178,11 @@ export function consoleRoutes(deps: ConsoleDeps) {
     try {
       const s = admins.loginCode(challenge, field(body, 'code'), clientAddress(c, deps.trustedProxies));
       startSession(c, s, deps.trustedProxies);
+      deps.audit.record(adminActor(c, s.admin), { action: 'admin.login', target: adminTarget(s.admin), details: { two_factor: true } });
       return c.redirect(next, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
+      loginFailed(c, null, e);
       if (e.code === 'login_expired') return render(c, <LoginPage next={next} error={e.message} />, e.status);
       return render(c, <LoginCodePage challenge={challenge} next={next} error={e.message} />, e.status);
     }
@@ -170,6 +206,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     try {
       const s = await admins.completeSetup(token, { username, password: field(body, 'password') });
       startSession(c, s, deps.trustedProxies);
+      deps.audit.record(adminActor(c, s.admin), { action: 'admin.create', target: adminTarget(s.admin), details: { role: s.admin.role, setup: true } });
       return c.redirect('/', 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
@@ -223,18 +260,22 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return render(c, <DevicesPage session={c.get('session')} filters={filters} rows={page} nextAfter={nextAfter} />);
   });
 
-  const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number } = {}) =>
-    render(c, <DevicePage session={c.get('session')} device={deps.views.get(id)} history={deps.fleet.commandHistory(id)} notice={o.notice} error={o.error} />, o.status);
+  const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number } = {}) => {
+    const device = deps.views.get(id);
+    // What each action would meet, worked out only for those who may take them.
+    const available = c.get('session').admin.role === 'admin' && device.enrollment_status === 'enrolled' ? deps.actions.availability(id) : null;
+    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={deps.fleet.commandHistory(id)} notice={o.notice} error={o.error} />, o.status);
+  };
 
   app.get('/devices/:id', signedIn, (c) => devicePage(c, c.req.param('id'), { notice: NOTICES[c.req.query('queued') ?? ''] }));
 
   /** Runs an action; its AppErrors (not enrolled, a lock already pending...) are shown on the device page. */
-  const action = (run: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>) => string) => async (c: Context<ConsoleEnv>) => {
+  const action = (run: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>, label: string | null) => string) => async (c: Context<ConsoleEnv>) => {
     const id = c.req.param('id')!;
-    deps.views.get(id);
+    const label = deps.views.get(id).device_name;
     const body = await c.req.parseBody();
     try {
-      const notice = run(c, id, body);
+      const notice = run(c, id, body, label);
       return c.redirect(`/devices/${encodeURIComponent(id)}?queued=${notice}`, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
@@ -248,11 +289,15 @@ export function consoleRoutes(deps: ConsoleDeps) {
     signedIn,
     csrf,
     adminOnly,
-    action((c, id, body) => {
+    action((c, id, body, label) => {
       const r = lockForm.safeParse({ message: field(body, 'message'), phone: field(body, 'phone') });
       if (!r.success) throw new AppError('invalid_request', r.error.issues[0]?.message ?? 'invalid lock request');
       const params = { ...(r.data.message ? { Message: r.data.message } : {}), ...(r.data.phone ? { PhoneNumber: r.data.phone } : {}) };
-      const uuid = deps.commands.send({ requestType: 'DeviceLock', params, enrollmentIds: [deps.commands.deviceChannel(id)], createdBy: by(c) });
+      const uuid = deps.audit.within(
+        actor(c),
+        () => deps.commands.send({ requestType: 'DeviceLock', params, enrollmentIds: [deps.commands.deviceChannel(id)], createdBy: by(c) }),
+        (uuid) => ({ action: 'device.lock', target: deviceTarget(id, label), details: { command_uuid: uuid } }),
+      );
       log.info({ device: id, command: uuid, by: by(c) }, 'console: lock queued');
       return 'lock';
     }),
@@ -263,7 +308,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     signedIn,
     csrf,
     adminOnly,
-    action((c, id) => {
+    action((c, id, _body, label) => {
       const target = [deps.commands.deviceChannel(id)];
       const requests: Array<[string, Record<string, unknown>]> = [
         ['DeviceInformation', { Queries: DEVICE_QUERIES }],
@@ -272,9 +317,70 @@ export function consoleRoutes(deps: ConsoleDeps) {
         ['ProfileList', {}],
         ['CertificateList', {}],
       ];
-      for (const [requestType, params] of requests) deps.commands.send({ requestType, params, enrollmentIds: target, createdBy: by(c) });
+      deps.audit.within(
+        actor(c),
+        () => requests.map(([requestType, params]) => deps.commands.send({ requestType, params, enrollmentIds: target, createdBy: by(c) })),
+        (uuids) => ({ action: 'device.inventory.refresh', target: deviceTarget(id, label), details: { command_uuids: uuids } }),
+      );
       log.info({ device: id, by: by(c) }, 'console: inventory refresh queued');
       return 'inventory';
+    }),
+  );
+
+  /** A device action queued through the device actions service, recorded with the command it queued. */
+  const queued = (name: string, notice: string, send: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>) => string) =>
+    action((c, id, body, label) => {
+      deps.audit.within(actor(c), () => send(c, id, body), (uuid) => ({ action: name, target: deviceTarget(id, label), details: { command_uuid: uuid } }));
+      return notice;
+    });
+
+  app.post('/devices/:id/restart', signedIn, csrf, adminOnly, queued('device.restart', 'restart', (c, id) => deps.actions.restart(id, by(c))));
+
+  app.post('/devices/:id/clear-passcode', signedIn, csrf, adminOnly, queued('device.passcode.clear', 'passcode', (c, id) => deps.actions.clearPasscode(id, by(c))));
+
+  app.post(
+    '/devices/:id/lost-mode',
+    signedIn,
+    csrf,
+    adminOnly,
+    queued('device.lost_mode.enable', 'lost-on', (c, id, body) => {
+      const r = lostModeForm.safeParse({ message: field(body, 'message'), phone: field(body, 'phone'), footnote: field(body, 'footnote') });
+      if (!r.success) throw new AppError('invalid_request', r.error.issues[0]?.message ?? 'invalid lost mode request');
+      return deps.actions.enableLostMode(id, r.data, by(c));
+    }),
+  );
+
+  app.post('/devices/:id/lost-mode/disable', signedIn, csrf, adminOnly, queued('device.lost_mode.disable', 'lost-off', (c, id) => deps.actions.disableLostMode(id, by(c))));
+
+  app.post(
+    '/devices/:id/wipe',
+    signedIn,
+    csrf,
+    adminOnly,
+    action((c, id, body, label) => {
+      const done = deps.audit.within(
+        actor(c),
+        () => deps.actions.wipe(id, { confirm: field(body, 'confirm'), pin: field(body, 'pin').trim() }, by(c)),
+        (r) => ({
+          action: 'device.wipe',
+          target: deviceTarget(id, label),
+          details: r.kind === 'erase' ? { kind: 'erase', command_uuid: r.commandUuid } : { kind: 'selective', cancelled_commands: r.removed.cancelled_commands },
+        }),
+      );
+      if (done.kind === 'selective') deps.tellRemoved(done.removed.channels);
+      return done.kind;
+    }),
+  );
+
+  app.post(
+    '/devices/:id/remove',
+    signedIn,
+    csrf,
+    adminOnly,
+    action((c, id, _body, label) => {
+      const removed = deps.audit.within(actor(c), () => deps.views.remove(id), (r) => ({ action: 'device.remove', target: deviceTarget(id, label), details: { cancelled_commands: r.cancelled_commands } }));
+      deps.tellRemoved(removed.channels);
+      return 'removed';
     }),
   );
 
@@ -300,7 +406,11 @@ export function consoleRoutes(deps: ConsoleDeps) {
       return render(c, <EnrollmentPage session={c.get('session')} pushReady={pushReady} form={form} error={r.error.issues[0]?.message} />, 400);
     }
     const userEmail = r.data.user_email || null;
-    const link = deps.links.create({ userEmail, ownership: r.data.ownership, ttlMs: LINK_TTLS[r.data.ttl] });
+    const link = deps.audit.within(
+      actor(c),
+      () => deps.links.create({ userEmail, ownership: r.data.ownership, ttlMs: LINK_TTLS[r.data.ttl] }),
+      (l) => ({ action: 'enrollment_link.create', target: { type: 'enrollment_link', id: l.id, label: userEmail }, details: { ownership: r.data.ownership, ttl: r.data.ttl } }),
+    );
     log.info({ link: link.id, by: by(c) }, 'console: enrollment link created');
     // Shown once, here: only the link's hash is kept, so there is no page to come back to.
     const created = { url: link.url, expiresAt: link.expiresAt, userEmail, ownership: r.data.ownership === 'personal' ? 'personal' : 'company' };
@@ -323,6 +433,22 @@ export function consoleRoutes(deps: ConsoleDeps) {
         }}
       />,
     );
+  });
+
+  // Read-only admins may read it: it shows who changed what, and changes nothing.
+  app.get('/audit', signedIn, (c) => {
+    const raw = c.req.query();
+    const form: AuditForm = { actor: raw.actor ?? '', action: raw.action ?? '', target: raw.target ?? '', from: raw.from ?? '', to: raw.to ?? '' };
+    const before = /^[1-9][0-9]{0,15}$/.test(raw.before ?? '') ? Number(raw.before) : undefined;
+    const r = auditFilters.safeParse(form);
+    const page = r.success ? deps.audit.page({ ...r.data, beforeId: before, limit: PAGE_SIZE }) : { entries: [], nextBefore: null };
+    const error = r.success ? undefined : `${String(r.error.issues[0]?.path[0] ?? 'filter')}: ${r.error.issues[0]?.message}`;
+    const props = { form, entries: page.entries, nextBefore: page.nextBefore, paged: before !== undefined, error };
+    const status = r.success ? 200 : 400;
+    if (c.req.header('hx-request') === 'true' && c.req.header('hx-target') === 'audit-results' && c.req.header('hx-history-restore-request') !== 'true') {
+      return render(c, <AuditResults {...props} />, status);
+    }
+    return render(c, <AuditPage session={c.get('session')} {...props} />, status);
   });
 
   // Every admin's own account, read-only ones included: securing one's sign-in changes nothing on the appliance.
@@ -356,7 +482,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
     signedIn,
     csrf,
     twoFactorAction((c, code, address) => {
-      admins.twoFactor.enable(c.get('session').admin.id, code, address);
+      const a = c.get('session').admin;
+      // Not in one transaction: a wrong code's throttling record must outlive the refusal.
+      admins.twoFactor.enable(a.id, code, address);
+      deps.audit.record(actor(c), { action: 'admin.totp.enable', target: adminTarget(a) });
       return 'on';
     }),
   );
@@ -366,7 +495,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
     signedIn,
     csrf,
     twoFactorAction((c, code, address) => {
-      admins.twoFactor.disable(c.get('session').admin.id, code, address);
+      const a = c.get('session').admin;
+      // Not in one transaction: a wrong code's throttling record must outlive the refusal.
+      admins.twoFactor.disable(a.id, code, address);
+      deps.audit.record(actor(c), { action: 'admin.totp.disable', target: adminTarget(a) });
       return 'off';
     }),
   );

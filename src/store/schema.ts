@@ -6,3 +6,4 @@ export * from '../auth/tables.ts';
 export * from '../apple/tables.ts';
 export * from '../admins/tables.ts';
 export * from '../android/tables.ts';
+export * from '../audit/tables.ts';
