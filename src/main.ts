@@ -162,6 +162,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           push: appliance.push,
           links: appliance.links,
           audit: appliance.audit,
+          apiTokens: appliance.apiTokens,
           caNotAfter: () => ca.ca.info.notAfter,
           caFingerprint: () => ca.caFingerprint(),
           publicUrl: config.publicUrl,

@@ -1,4 +1,3 @@
-import type { Child } from 'hono/jsx';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { Admins } from '../admins/service.ts';
@@ -6,6 +5,7 @@ import type { CommandService } from '../api/command-service.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from '../api/device-service.ts';
 import type { DeviceActions } from '../apple/device-actions.ts';
 import type { EnrollmentLinks } from '../apple/enrollment-links.ts';
+import type { ApiTokens } from '../auth/api-tokens.ts';
 import { auditFilters } from '../audit/query.ts';
 import type { Actor, Audit } from '../audit/service.ts';
 import { deviceTarget } from '../audit/targets.ts';
@@ -16,6 +16,8 @@ import type { Logger } from '../log.ts';
 import { expiryOf } from '../push/expiry.ts';
 import type { PushCertificates } from '../push/service.ts';
 import { serveAsset } from './assets.ts';
+import { field, render } from './render.ts';
+import { settingsRoutes } from './settings-routes.tsx';
 import { ErrorPage } from './layout.tsx';
 import { AuditPage, AuditResults, type AuditForm } from './pages/audit.tsx';
 import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
@@ -23,7 +25,6 @@ import { DevicePage } from './pages/device.tsx';
 import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
 import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
 import { LoginCodePage, LoginPage, SetupPage } from './pages/login.tsx';
-import { SettingsPage } from './pages/settings.tsx';
 import { TwoFactorPage } from './pages/two-factor.tsx';
 import { qrSvg } from './qr.ts';
 import { clientAddress, currentSession, endSession, requireAdmin, requireCsrf, requireSession, sameOrigin, startSession, type ConsoleEnv } from './session.ts';
@@ -35,6 +36,7 @@ export interface ConsoleDeps {
   commands: CommandService;
   push: PushCertificates;
   links: EnrollmentLinks;
+  apiTokens: ApiTokens;
   audit: Audit;
   actions: DeviceActions;
   /** Pushes removed channels once more, so the devices hear at once that they are out. */
@@ -52,25 +54,6 @@ export interface ConsoleDeps {
 const PAGE_SIZE = 50;
 const WEEK_MS = 7 * 86_400_000;
 
-/**
- * Pages are never cached (they show live state and a CSRF token), never framed, and may load
- * only this appliance's own script and stylesheet.
- */
-const PAGE_HEADERS = {
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  // Not no-referrer: browsers then send `Origin: null` with form posts, which the origin check refuses.
-  // same-origin still keeps the setup token in a URL from reaching any other site.
-  'referrer-policy': 'same-origin',
-  'x-content-type-options': 'nosniff',
-};
-
-export function render(c: Context, page: Child, status = 200) {
-  return c.html(`<!doctype html>${String(page)}`, status as 200, PAGE_HEADERS);
-}
-
-const field = (body: Record<string, unknown>, name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
 
 /** Only paths on this site: `next` must not send a fresh sign-in elsewhere. */
 const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : '/');
@@ -417,23 +400,13 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return render(c, <EnrollmentPage session={c.get('session')} pushReady={pushReady} form={{ userEmail: '', ownership: r.data.ownership, ttl: r.data.ttl }} created={created} />, 201);
   });
 
-  app.get('/settings', signedIn, (c) => {
-    const push = deps.push.status();
-    const caNotAfter = deps.caNotAfter();
-    return render(
-      c,
-      <SettingsPage
-        session={c.get('session')}
-        data={{
-          publicUrl: deps.publicUrl,
-          organization: deps.organization,
-          push: push && { topic: push.topic, notAfter: push.notAfter, state: push.state, daysLeft: push.daysLeft },
-          ca: { fingerprint: deps.caFingerprint(), notAfter: caNotAfter, state: expiryOf(caNotAfter, now()).state },
-          admins: admins.list(),
-        }}
-      />,
-    );
-  });
+  app.route(
+    '/',
+    settingsRoutes(
+      { admins, push: deps.push, apiTokens: deps.apiTokens, audit: deps.audit, caNotAfter: deps.caNotAfter, caFingerprint: deps.caFingerprint, publicUrl: deps.publicUrl, organization: deps.organization, now },
+      { signedIn, csrf, adminOnly, actor },
+    ),
+  );
 
   // Read-only admins may read it: it shows who changed what, and changes nothing.
   app.get('/audit', signedIn, (c) => {
