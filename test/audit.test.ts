@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { serve, type RunningServer } from '../src/main.ts';
-import { AppleDevice, answerFor } from './support/apple-device.ts';
+import { enrolledDevice, type AppleDevice } from './support/apple-device.ts';
 import { ConsoleClient } from './support/console.ts';
 import { runCli, tempDir } from './support/server.ts';
 
@@ -58,12 +58,7 @@ describe('audit log', () => {
     const created = cli(['api-token', 'create', '--name', 'automation']);
     token = created.stdout.trim();
     tokenId = /created API token (\S+)/.exec(created.stderr)![1]!;
-    device = new AppleDevice(url);
-    await device.scepEnroll(CHALLENGE);
-    await device.authenticate();
-    await device.tokenUpdate();
-    let r = await device.report('Idle');
-    while (r.plist) r = await device.report('Acknowledged', answerFor(device, r.plist));
+    device = await enrolledDevice(url, CHALLENGE);
   });
   after(async () => {
     await server?.close();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { AppleDevice, answerFor, type Dict } from './support/apple-device.ts';
+import { AppleDevice, answerFor, enrolledDevice, type Dict } from './support/apple-device.ts';
 import { peer } from './support/peers.ts';
 import { startServer, tempDir, type TestServer } from './support/server.ts';
 
@@ -163,7 +163,7 @@ describe('web console in Chromium', { skip: chromiumPeer.ok ? false : chromiumPe
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${server.url}/`);
-    const phone = await enroll();
+    const phone = await enrolledDevice(server.url, CHALLENGE);
     await page.goto(`${server.url}/devices/${encodeURIComponent(phone.udid)}`);
     await page.getByText('A company device: everything on it is erased').waitFor();
     const confirm = page.getByLabel("Type the device's name");

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { serve, type RunningServer } from '../src/main.ts';
-import { AppleDevice, TEST_PERSONA, answerFor, type Dict } from './support/apple-device.ts';
+import { TEST_PERSONA, drainCommands, enrolledDevice, type AppleDevice, type Dict } from './support/apple-device.ts';
 import { ConsoleClient } from './support/console.ts';
 import { runCli, tempDir } from './support/server.ts';
 
@@ -37,24 +37,8 @@ describe('device actions in the console', () => {
   const page = (d: AppleDevice) => admin.get(`/devices/${encodeURIComponent(d.udid)}`);
   const act = (d: AppleDevice, what: string, form: Record<string, string> = {}) => admin.post(`/devices/${encodeURIComponent(d.udid)}/${what}`, form, { csrf: true });
 
-  async function enroll(o: { supervised?: boolean; name: string }) {
-    const d = new AppleDevice(url, { persona: { ...TEST_PERSONA, supervised: o.supervised ?? false, deviceName: o.name } });
-    await d.scepEnroll(CHALLENGE);
-    assert.equal((await d.authenticate()).status, 200);
-    assert.equal((await d.tokenUpdate()).status, 200);
-    await drain(d);
-    return d;
-  }
-  /** Answers every queued command as the simulated device does; returns what it was sent. */
-  async function drain(d: AppleDevice) {
-    const seen: Dict[] = [];
-    let r = await d.report('Idle');
-    while (r.plist) {
-      seen.push(r.plist);
-      r = await d.report('Acknowledged', answerFor(d, r.plist));
-    }
-    return seen;
-  }
+  const enroll = (o: { supervised?: boolean; name: string }) => enrolledDevice(url, CHALLENGE, { persona: { ...TEST_PERSONA, supervised: o.supervised ?? false, deviceName: o.name } });
+  const drain = drainCommands;
   const requestTypes = (seen: Dict[]) => seen.map((c) => (c.Command as Dict).RequestType);
 
   before(async () => {
