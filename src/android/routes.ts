@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Audit } from '../audit/service.ts';
-import { clientAddress } from '../console/session.ts';
+import { clientAddress } from '../http/client-address.ts';
 import { isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { describeIssue } from './amapi/issues.ts';

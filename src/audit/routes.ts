@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { ApiEnv } from '../api/auth.ts';
 import { iso, parseWith } from '../api/http.ts';
-import { clientAddress } from '../console/session.ts';
+import { clientAddress } from '../http/client-address.ts';
 import { auditFilters } from './query.ts';
 import type { Actor, Audit, AuditEntry } from './service.ts';
 
