@@ -130,6 +130,24 @@ describe('audit log', () => {
     assert.deepEqual(JSON.parse(added[0]!.details!), { request_type: 'ProfileList', command_uuid: sent.json.command_uuid, targets: 1 });
   });
 
+  test('API: a device removed as the token; removing an unknown one records nothing; CLI changes recorded as cli', async () => {
+    const spare = await enrolledDevice(url, CHALLENGE);
+    const before = rows().length;
+    assert.equal((await api('DELETE', '/devices/no-such-device')).status, 404);
+    assert.equal((await api('DELETE', `/devices/${spare.udid}`)).status, 200);
+    assert.equal(cli(['enroll', 'create', '--user', 'sam@example.com', '--ownership', 'personal']).status, 0);
+    assert.equal(cli(['api-token', 'revoke', 'no-such-token']).status, 1);
+    const added = rows().slice(before);
+    assert.deepEqual(
+      added.map((r) => [r.actor_kind, r.actor_name, r.action, r.target_type, r.target_label ?? r.target_id]),
+      [
+        ['api_token', 'automation', 'device.remove', 'device', spare.udid],
+        ['system', 'cli', 'enrollment_link.create', 'enrollment_link', 'sam@example.com'],
+      ],
+    );
+    assert.equal((await spare.report('Idle')).status, 403, 'the removal did happen');
+  });
+
   test('GET /api/v1/audit: newest first, filtered by actor, action prefix, target and time, paged with a cursor', async () => {
     const all = await api('GET', '/audit?limit=500');
     assert.equal(all.status, 200);
