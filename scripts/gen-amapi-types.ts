@@ -22,6 +22,9 @@ const ROOTS: Record<string, 'all' | readonly string[]> = {
   Operation: 'all',
   Status: 'all',
   Empty: 'all',
+  Device: 'all',
+  ListDevicesResponse: 'all',
+  Command: 'all',
   Policy: [
     'name',
     'version',

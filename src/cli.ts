@@ -5,6 +5,8 @@ import { ConfigError, loadConfig, serveFlags, type Config } from './config.ts';
 import { AppError, isAppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { compose, serve } from './main.ts';
+import { backupTo, restoreFrom } from './store/backup.ts';
+import { existingMasterKey } from './secrets/master-key.ts';
 import { parseDuration } from './duration.ts';
 import { parseSimulateArgs, SIMULATE_USAGE, SimulateUsageError } from './apple/simulator/options.ts';
 import { simulateApple } from './apple/simulator/simulate.ts';
@@ -68,6 +70,13 @@ const USAGE = `usage: mdm <command> [options]
                                  BYOD link on their own device, which gets a work profile.
   android enroll list            enrollment tokens: id, status, policy, ownership, user, expiry
   android enroll revoke ID       delete a token at Google (no device can enroll with it any more)
+  android sync                   reconcile Android devices with Google's devices.list now
+  android command DEVICE_ID TYPE [--params JSON]
+                                 send LOCK, RESET_PASSWORD, REBOOT, START_LOST_MODE, STOP_LOST_MODE,
+                                 CLEAR_APP_DATA or RELINQUISH_OWNERSHIP to an Android device
+  android wipe DEVICE_ID [--confirm] [--reason TEXT]
+                                 say what a wipe does (factory reset for a company device, the work
+                                 profile only for a personal one); do it with --confirm
   enroll create [--user EMAIL] [--ownership corporate|personal] [--ttl 7d]
                                  print a single-use enrollment link for an Apple device
   admin create --username NAME --password-stdin [--role admin|read-only]
@@ -78,6 +87,12 @@ const USAGE = `usage: mdm <command> [options]
   api-token create --name NAME   create a token for the JSON API (/api/v1); printed once, only its hash is kept
   api-token list                 tokens: id, name, created, last used, status
   api-token revoke ID            revoke a token at once
+  backup FILE                    copy the database to FILE while the server runs (SQLite online backup;
+                                 consistent, mode 0600). The master key is NOT in it: keep master.key
+                                 (or MDM_MASTER_KEY) safe apart from the backups, or they cannot be used
+  restore FILE                   replace the database with a backup, after checking it (integrity, made by
+                                 this version, its keys open with the master key in place); refused while
+                                 a server uses the data dir. The replaced database is kept beside it
   simulate apple --devices N --server URL [--enroll-url URL ... | --challenge C] [--duration 60s]
                                  simulated Apple devices: enroll, check in, answer commands (--help)
 
@@ -270,6 +285,39 @@ async function main(argv: string[]): Promise<number | null> {
         return 0;
       }
       throw new UsageError(`unknown command: api-token ${sub ?? ''}`);
+    }
+    case 'backup': {
+      const { values, positionals } = parse(argv.slice(1));
+      const [file] = positionals;
+      if (!file || positionals.length > 1) throw new UsageError('backup takes one FILE');
+      const cfg = config(values);
+      const app = compose(cfg, createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel, 2));
+      try {
+        const info = await backupTo(app.store, file);
+        console.log(`backup written: ${info.file} (${info.bytes.toLocaleString('en')} bytes; ${info.devices} devices, ${info.certificates} certificates)`);
+        console.log(`it does not contain the master key: restoring it needs ${cfg.masterKey ? 'MDM_MASTER_KEY' : path.join(cfg.dataDir, 'master.key')}`);
+      } finally {
+        app.store.close();
+      }
+      return 0;
+    }
+    case 'restore': {
+      const { values, positionals } = parse(argv.slice(1));
+      const [file] = positionals;
+      if (!file || positionals.length > 1) throw new UsageError('restore takes one FILE');
+      const cfg = config(values);
+      const key = existingMasterKey(cfg.dataDir, cfg.masterKey);
+      if (!key) {
+        throw new AppError(
+          'master_key_missing',
+          `no master key in ${cfg.dataDir}: copy master.key from the appliance that made the backup there (or set MDM_MASTER_KEY) first`,
+          409,
+        );
+      }
+      const info = restoreFrom(cfg.dataDir, file, key);
+      console.log(`restored ${path.resolve(file)} into ${info.file} (${info.devices} devices, ${info.certificates} certificates)`);
+      if (info.previous) console.log(`the database it replaced: ${info.previous}`);
+      return 0;
     }
     case 'simulate': {
       if (sub !== 'apple') throw new UsageError(`unknown command: simulate ${sub ?? ''} (there is simulate apple)`);
@@ -474,8 +522,53 @@ function pushCommand(sub: string | undefined, rest: string[]): number {
   throw new UsageError(`unknown command: push ${sub ?? ''}`);
 }
 
+/** `mdm android wipe DEVICE_ID [--confirm] [--reason TEXT]`: says what a wipe does; does it with --confirm. */
+async function androidWipeCommand(rest: string[]): Promise<number> {
+  const { values, positionals } = parse(rest, { confirm: { type: 'boolean' }, reason: { type: 'string' } });
+  const [deviceId, ...extra] = positionals;
+  if (!deviceId || extra.length) throw new UsageError('android wipe needs one DEVICE_ID');
+  if (values.confirm !== true) {
+    const p = withAppliance(values, (app) => app.androidWipe.preview(deviceId));
+    process.stdout.write(`${p.effect}: ${p.description}\nnot wiped: run again with --confirm\n`);
+    return 1;
+  }
+  const reasonMessage = values.reason === undefined ? undefined : String(values.reason);
+  const done = await withApplianceAsync(values, async (app) => {
+    const done = await app.androidWipe.wipe({ deviceId, confirm: true, reasonMessage, createdBy: 'cli' });
+    app.audit.record(CLI_ACTOR, { action: 'device.wipe', target: deviceTarget(deviceId), details: { kind: done.effect, command_uuid: done.command_uuid } });
+    return done;
+  });
+  process.stdout.write(`wiped ${done.device_id}: ${done.effect}\n`);
+  return 0;
+}
+
+/** `mdm android command DEVICE_ID TYPE [--params JSON]`: sent through Google now; the server follows it to done. */
+async function androidDeviceCommand(rest: string[]): Promise<number> {
+  const { values, positionals } = parse(rest, { params: { type: 'string' } });
+  const [deviceId, type, ...extra] = positionals;
+  if (!deviceId || !type || extra.length) throw new UsageError('android command needs DEVICE_ID and TYPE (LOCK, RESET_PASSWORD, REBOOT, START_LOST_MODE, STOP_LOST_MODE, CLEAR_APP_DATA, RELINQUISH_OWNERSHIP)');
+  let params: Record<string, unknown> | undefined;
+  if (values.params !== undefined) {
+    try {
+      params = JSON.parse(String(values.params)) as Record<string, unknown>;
+    } catch {
+      throw new UsageError('--params must be a JSON object of the command\'s fields (Google\'s names)');
+    }
+  }
+  const sent = await withApplianceAsync(values, async (app) => {
+    const sent = await app.androidCommands.send({ deviceId, requestType: type, params, createdBy: 'cli' });
+    // Never the parameters: RESET_PASSWORD carries a password.
+    app.audit.record(CLI_ACTOR, { action: 'command.send', target: deviceTarget(deviceId), details: { request_type: sent.request_type, command_uuid: sent.command_uuid } });
+    return sent;
+  });
+  process.stdout.write(`${sent.command_uuid}\t${sent.request_type}\t${sent.status}\t${sent.operation_name ?? '-'}\n`);
+  return 0;
+}
+
 async function androidCommand(sub: string | undefined, rest: string[]): Promise<number> {
   if (sub === 'enroll') return androidEnrollCommand(rest);
+  if (sub === 'command') return androidDeviceCommand(rest);
+  if (sub === 'wipe') return androidWipeCommand(rest);
   const { values, positionals } = parse(rest, { file: { type: 'string' } });
   const [action, name, ...extra] = positionals;
   const enterpriseText = (e: EnterpriseView) =>
@@ -513,6 +606,12 @@ async function androidCommand(sub: string | undefined, rest: string[]): Promise<
     // stdout is the URL alone; the way on goes to stderr.
     process.stdout.write(signup.url + '\n');
     process.stderr.write('open this URL as the organisation\'s admin; Google sends the browser back to this appliance, which binds the enterprise\n');
+    return 0;
+  }
+  if (sub === 'sync') {
+    if (positionals.length) throw new UsageError('android sync takes no arguments');
+    const r = await withApplianceAsync(values, (app) => app.androidSync.syncNow());
+    process.stdout.write(`${r.devices} devices in ${r.pages} pages from ${r.enterprise}; ${r.removed} removed; ${r.skipped} unreadable; ${r.elapsedMs} ms\n`);
     return 0;
   }
   if (sub === 'enterprise' && (action === 'show' || action === 'unbind')) {

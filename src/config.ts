@@ -115,6 +115,16 @@ const settings = {
     flag: 'android-pubsub-topic',
     schema: z.string().regex(/^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/, 'must be a Pub/Sub topic name: projects/PROJECT/topics/TOPIC').optional(),
   },
+  androidPubsubSubscription: {
+    env: 'MDM_ANDROID_PUBSUB_SUBSCRIPTION',
+    flag: 'android-pubsub-subscription',
+    schema: z
+      .string()
+      .regex(/^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/subscriptions\/[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/, 'must be a Pub/Sub subscription name: projects/PROJECT/subscriptions/SUBSCRIPTION')
+      .optional(),
+  },
+  androidSyncInterval: { env: 'MDM_ANDROID_SYNC_INTERVAL', flag: 'android-sync-interval', schema: duration('1h') },
+  androidPullInterval: { env: 'MDM_ANDROID_PULL_INTERVAL', flag: 'android-pull-interval', schema: duration('10s') },
 } as const;
 
 type Settings = typeof settings;
@@ -151,7 +161,17 @@ export interface Config {
    * Google's Android Management API and Pub/Sub base URLs (always ending in /): Google's, an EMM
    * provider's proxy, or a test server. The topic, when set, is given to enterprises at signup.
    */
-  android: { amapiUrl: string; pubsubUrl: string; pubsubTopic: string | null };
+  android: {
+    amapiUrl: string;
+    pubsubUrl: string;
+    pubsubTopic: string | null;
+    /** Where device notifications are pulled from; without it devices come by reconcile only. */
+    pubsubSubscription: string | null;
+    /** How often devices.list is reconciled, in ms. */
+    syncInterval: number;
+    /** The pause after a pull that brought nothing, in ms. */
+    pullInterval: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -233,6 +253,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
       amapiUrl: p.amapiUrl.replace(/\/*$/, '/'),
       pubsubUrl: p.pubsubUrl.replace(/\/*$/, '/'),
       pubsubTopic: p.androidPubsubTopic ?? null,
+      pubsubSubscription: p.androidPubsubSubscription ?? null,
+      syncInterval: p.androidSyncInterval,
+      pullInterval: p.androidPullInterval,
     },
   };
 }

@@ -1,4 +1,5 @@
 import https from 'node:https';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
@@ -7,13 +8,17 @@ import { createAdmins } from './admins/service.ts';
 import { apiRoutes } from './api/app.ts';
 import { createCommandService } from './api/command-service.ts';
 import { createDeviceViews } from './api/device-service.ts';
-import { createFleetQueries } from './apple/fleet-queries.ts';
+import { createFleetQueries } from './devices/fleet-queries.ts';
 import { consoleRoutes, notFoundPage } from './console/routes.tsx';
 import { createApiTokens } from './auth/api-tokens.ts';
 import { createAuthRepo } from './auth/repo.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { createServerIdentity } from './http/server-identity.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { metricsRoutes } from './metrics/routes.ts';
+import { countedScep } from './metrics/scep.ts';
+import { claimDataDir } from './store/server-lock.ts';
 import type { Logger } from './log.ts';
 import { createCa } from './pki/ca.ts';
 import { createChallenges } from './pki/challenges.ts';
@@ -42,13 +47,17 @@ import { loadMasterKey } from './secrets/master-key.ts';
 import { createSealer } from './secrets/seal.ts';
 import { openStore } from './store/db.ts';
 import { createAndroidRepo } from './android/repo.ts';
+import { createAndroidDeviceRepo } from './android/device-repo.ts';
+import { createAndroidSync } from './android/sync.ts';
+import { createAndroidCommands } from './android/commands.ts';
+import { createAndroidWipe } from './android/wipe.ts';
 import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
 import { createAuditRepo } from './audit/repo.ts';
 import { createAudit } from './audit/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
-export function compose(config: Config, log: Logger) {
+export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics } = {}) {
   const store = openStore(config.dataDir);
   const sealer = createSealer(loadMasterKey(config.dataDir, config.masterKey));
   const pkiRepo = createPkiRepo(store.db);
@@ -67,10 +76,24 @@ export function compose(config: Config, log: Logger) {
     log: log.child({ mod: 'android' }),
     publicUrl: config.publicUrl,
     amapiUrl: config.android.amapiUrl,
+    pubsubUrl: config.android.pubsubUrl,
     pubsubTopic: config.android.pubsubTopic,
+    ...(hooks.metrics ? { observe: hooks.metrics.android } : {}),
   });
+  const androidRepo = createAndroidRepo(store.db);
+  const androidDevices = createAndroidDeviceRepo(store.db);
+  const androidCommands = createAndroidCommands({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
+  const androidSync = createAndroidSync({
+    client: android.client,
+    devices: androidDevices,
+    enterprise: () => androidRepo.enterprise(),
+    log: log.child({ mod: 'android-sync' }),
+    onOperation: (op) => void androidCommands.complete(op),
+    pollOperations: () => androidCommands.poll(),
+  });
+  const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
   const audit = createAudit({ repo: createAuditRepo(store.db), sqlite: store.sqlite, log: log.child({ mod: 'audit' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, audit };
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -84,8 +107,25 @@ export interface RunningServer {
 
 /** Starts the HTTP(S) listeners over a composed appliance. */
 export async function serve(config: Config, log: Logger): Promise<RunningServer> {
-  const appliance = compose(config, log);
+  const releaseDataDir = claimDataDir(config.dataDir);
+  let appliance: Appliance;
+  // Read at scrape time, once the appliance exists.
+  const metrics = createMetrics({
+    dbFile: path.join(config.dataDir, 'mdm.sqlite'),
+    devicesByState: () => fleet.summary(0).rows.map((r) => ({ platform: r.platform ?? 'unknown', status: r.status ?? 'none', n: r.n })),
+    pushCertificateSecondsLeft: () => {
+      const active = appliance.push.active();
+      return active ? Math.round((active.notAfter - Date.now()) / 1000) : null;
+    },
+  });
+  try {
+    appliance = compose(config, log, { metrics });
+  } catch (e) {
+    releaseDataDir();
+    throw e;
+  }
   const { store, ca, challenges } = appliance;
+  const fleet = createFleetQueries(store.db);
   if (new URL(config.publicUrl).protocol === 'http:') {
     log.warn({ publicUrl: config.publicUrl }, 'MDM_PUBLIC_URL is plain http://: real Apple devices need https://; fine for labs, simulators and tests');
   }
@@ -96,14 +136,24 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     staticChallenge: config.scepChallenge,
     allowDes: config.scepAllowDes,
   });
-  const operations = config.scepWorkers > 0 ? await workerPool(config.scepWorkers, config, log.child({ mod: 'scep' })) : inProcess(scep);
-  const scepApp = scepRoutes(scep, operations);
+  const operations =
+    config.scepWorkers > 0 ? workerPool({ size: config.scepWorkers, config, log: log.child({ mod: 'scep' }), fallback: inProcess(scep) }) : inProcess(scep);
+  const scepApp = scepRoutes(scep, countedScep(operations, metrics));
   // APNs: connections open on the first push; a push certificate imported or renewed (here or by
   // `mdm push import` beside the server) is used from the next push on.
   const apns = createApnsClient({ log: log.child({ mod: 'apns' }), identity: () => appliance.push.activeIdentity(), ...apnsEndpoint(config) });
   const stopWatchingPush = appliance.push.onChange((id) => apns.setIdentity(id));
-  const pushes = createDevicePushes({ repo: appliance.appleRepo, apns, log: log.child({ mod: 'push' }), retryAfterMs: config.pushRetryAfter });
-  appliance.queue.onEnqueued((ids) => pushes.wake(ids));
+  const pushes = createDevicePushes({
+    repo: appliance.appleRepo,
+    apns,
+    log: log.child({ mod: 'push' }),
+    retryAfterMs: config.pushRetryAfter,
+    onResult: (r) => metrics.push(r.ok ? 'ok' : r.reason),
+  });
+  appliance.queue.onEnqueued((ids) => {
+    metrics.commandsQueued(ids.length);
+    pushes.wake(ids);
+  });
   const mdm = createAppleMdm({
     repo: appliance.appleRepo,
     pkiRepo: appliance.pkiRepo,
@@ -112,6 +162,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     log: log.child({ mod: 'mdm' }),
     inventoryCommands,
     wake: (ids) => pushes.wake(ids),
+    observe: { checkin: metrics.checkin, report: metrics.commandReport },
   });
   const identity = createServerIdentity(config, ca);
   const enroll = enrollRoutes({
@@ -125,16 +176,18 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       return signProfile(enrollmentProfile({ ...input, caDer: ca.ca.der, includeRoot: id.ownCa }), id.signer, id.chain);
     },
   });
-  const consoleViews = createDeviceViews(appliance.appleRepo);
+  const consoleViews = createDeviceViews(appliance.appleRepo, appliance.androidDevices);
   const consoleCommands = createCommandService({ repo: appliance.appleRepo, queue: appliance.queue });
   const app = buildApp({
     log: log.child({ mod: 'http' }),
     checkDatabase: () => void store.sqlite.prepare('SELECT 1').get(),
+    onRequest: metrics.http,
     mounts: [
       ['/mdm', appleMdmRoutes({ mdm, ca, log: log.child({ mod: 'mdm' }), trustedProxies: config.trustedProxies }), true],
       ['/scep', scepApp],
       ['/cgi-bin/pkiclient.exe', scepApp],
       ['/pki', pkiRoutes(ca)],
+      ['/metrics', metricsRoutes(metrics, appliance.apiTokens)],
       ['/enroll', enroll],
       ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }), audit: appliance.audit, trustedProxies: config.trustedProxies })],
       [
@@ -142,10 +195,15 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         apiRoutes({
           tokens: appliance.apiTokens,
           repo: appliance.appleRepo,
+          androidDevices: appliance.androidDevices,
           queue: appliance.queue,
           push: appliance.push,
           pushes,
           android: appliance.android,
+          androidSync: appliance.androidSync,
+          androidCommands: appliance.androidCommands,
+          androidWipe: appliance.androidWipe,
+          fleet,
           audit: appliance.audit,
           trustedProxies: config.trustedProxies,
         }),
@@ -157,8 +215,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           tellRemoved: (channels) => void pushes.tellRemoved(channels),
           admins: appliance.admins,
           views: consoleViews,
-          fleet: createFleetQueries(store.db),
+          fleet,
           commands: consoleCommands,
+          androidCommands: appliance.androidCommands,
+          androidWipe: appliance.androidWipe,
           push: appliance.push,
           links: appliance.links,
           audit: appliance.audit,
@@ -223,6 +283,11 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     log: log.child({ mod: 'mdm' }),
     inventoryIntervalMs: config.inventoryInterval,
     inventoryCommands,
+  });
+  const stopAndroidSync = appliance.androidSync.start({
+    subscription: config.android.pubsubSubscription,
+    syncInterval: config.android.syncInterval,
+    pullInterval: config.android.pullInterval,
   });
   // No admin yet: whoever can read the log (who installed the appliance) creates the first one.
   const setupUrl = appliance.admins.issueSetupUrl();
@@ -290,11 +355,13 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           ),
         );
         stopWatchingPush();
+        await stopAndroidSync();
         appliance.android.close();
         await pushes.close();
         await apns.close();
         await operations.close();
         store.close();
+        releaseDataDir();
       })();
       return closing;
     },

@@ -3,11 +3,13 @@
 // UNION answers it; and the queries read indexes, never the whole fleet per keystroke.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createFleetQueries, type FleetRow, type FleetSearch } from '../src/apple/fleet-queries.ts';
+import { createFleetQueries, type FleetRow, type FleetSearch } from '../src/devices/fleet-queries.ts';
 import { openStore, type Store } from '../src/store/db.ts';
 import { tempDir } from './support/server.ts';
 
 const N = 6000;
+/** Android devices beside them, with ids that interleave with the Apple ones. */
+const M = 3000;
 
 describe('console device search', () => {
   let store: Store;
@@ -26,10 +28,16 @@ describe('console device search', () => {
       INSERT INTO apple_enrollments (id, type, device_id, status, ownership, user_email, enrolled_at, created_at)
       SELECT printf('%08X', i * 7919 % ${N}), 'device', printf('%08X', i * 7919 % ${N}), CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'enrolled' END,
         'corporate', CASE WHEN i % 500 = 0 THEN 'Rare.User' || i || '@example.com' ELSE 'user' || i || '@example.com' END, i, 0 FROM n;
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${M})
+      INSERT INTO android_devices (id, name, enterprise_name, status, serial_number, device_name, model, manufacturer, android_version, user_email, policy_compliant, reported_at, created_at, updated_at)
+      SELECT printf('%08d-a', i * 7 % ${M}), printf('enterprises/LC1/devices/%d', i), 'enterprises/LC1', CASE WHEN i % 7 = 0 THEN 'removed' ELSE 'enrolled' END,
+        printf('SN%06d', i + 100000), CASE WHEN i % 2 = 0 THEN 'Google Pixel ' || i ELSE 'samsung SM-' || i END, CASE WHEN i % 2 = 0 THEN 'Pixel 8' ELSE 'SM-S911B' END,
+        CASE WHEN i % 2 = 0 THEN 'Google' ELSE 'samsung' END, '15', CASE WHEN i % 300 = 0 THEN 'Rare.Droid' || i || '@example.com' ELSE 'droid' || i || '@example.com' END, i % 2, 0, 0, 0 FROM n;
       ANALYZE;`);
     fleet = createFleetQueries(store.db);
-    all = fleet.search({ limit: N + 1 });
-    assert.equal(all.length, N);
+    all = fleet.search({ limit: N + M + 1 });
+    assert.equal(all.length, N + M);
+    assert.deepEqual(all.map((d) => d.id), all.map((d) => d.id).sort(), 'one id order across both tables');
   });
   after(() => store.close());
 
@@ -67,6 +75,16 @@ describe('console device search', () => {
       { platform: 'macos', enrolled: false },
       { q: 'i', platform: 'macos' },
       {},
+      { platform: 'android' },
+      { platform: 'android', enrolled: false },
+      { q: 'pixel' },
+      { q: 'google pixel 1' },
+      { q: 'sn1' },
+      { q: 'rare.' },
+      { q: 'rare.droid' },
+      { q: 'sm-s9', platform: 'android' },
+      { q: 'droid12', enrolled: true },
+      { enrolled: false },
     ];
     for (const c of cases) {
       const want = expected(c).map((d) => d.id);
@@ -74,6 +92,8 @@ describe('console device search', () => {
     }
     assert.ok(expected({ q: 'rare.' }).length > 0 && expected({ q: 'rare.' }).length < 50, 'a sparse case the window cannot fill');
     assert.ok(expected({ q: 'iphone' }).length > 2000, 'a dense case');
+    assert.ok(expected({ q: 'rare.' }).some((d) => d.platform === 'android') && expected({ q: 'rare.' }).some((d) => d.platform !== 'android'), 'both platforms in one search');
+    assert.ok(expected({ q: 'pixel' }).length > 1000, 'a dense Android case');
   });
 
   test('the queries read indexes: prefix ranges on lower() and (platform, id), never a scan of every device', () => {
@@ -91,5 +111,15 @@ describe('console device search', () => {
     const platform = plan(`SELECT id FROM apple_devices d WHERE d.platform = ? AND d.id > ? ORDER BY d.id LIMIT 51`, 'ios', '');
     assert.match(platform, /USING (COVERING )?INDEX apple_devices_platform/);
     assert.doesNotMatch(platform, /TEMP B-TREE/, 'no sort: read in id order');
+    const droids = plan(
+      `SELECT id FROM android_devices WHERE lower(device_name) >= ? AND lower(device_name) < ?
+       UNION SELECT id FROM android_devices WHERE lower(serial_number) >= ? AND lower(serial_number) < ?
+       UNION SELECT id FROM android_devices WHERE lower(model) >= ? AND lower(model) < ?
+       UNION SELECT id FROM android_devices WHERE lower(user_email) >= ? AND lower(user_email) < ?`,
+      'a', 'b', 'a', 'b', 'a', 'b', 'a', 'b',
+    );
+    for (const i of ['name', 'serial', 'model', 'user_email']) assert.match(droids, new RegExp(`USING INDEX android_devices_${i}_lower`));
+    const enrolled = plan(`SELECT id FROM android_devices d WHERE d.status = ? AND d.id > ? ORDER BY d.id LIMIT 51`, 'enrolled', '');
+    assert.doesNotMatch(enrolled, /TEMP B-TREE/, 'no sort: read in id order');
   });
 });

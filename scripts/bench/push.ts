@@ -8,7 +8,6 @@
 // Reference, on the same machine and fake: the same APNs client pushing the same number of
 // pushes from an array in memory, with no database on either side of it: the ratio shows what the
 // appliance's bookkeeping adds to the client's own ceiling.
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +20,7 @@ import { compose } from '../../src/main.ts';
 import { createApnsClient } from '../../src/push/apns/client.ts';
 import type { ApnsPush } from '../../src/push/apns/types.ts';
 import { createFakeAppleCa, startFakeApns } from '../../test/support/fake-apns.ts';
-import { benchEnv, benchMain, createEnrollments, elapsed, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
+import { benchEnv, benchMain, forkFake, createEnrollments, elapsed, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
 
 const TARGET_S = 10;
 
@@ -39,30 +38,7 @@ const log = logger('push');
 type ToFake = { type: 'start'; trust: string } | { type: 'count' } | { type: 'exit' };
 type FromFake = { type: 'started'; url: string; caPem: string } | { type: 'count'; pushes: number; maxConcurrent: number; connections: number; maxRssMb: number };
 
-interface Fake {
-  proc: ChildProcess;
-  ask<T extends FromFake['type']>(m: ToFake, reply: T): Promise<Extract<FromFake, { type: T }>>;
-}
-
-function startFake(): Fake {
-  const proc = fork(import.meta.filename, ['--fake-apns'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return {
-    proc,
-    ask: (m, reply) =>
-      new Promise((resolve, reject) => {
-        const onMessage = (r: FromFake) => {
-          if (r.type !== reply) return;
-          proc.off('message', onMessage);
-          proc.off('exit', onExit);
-          resolve(r as Extract<FromFake, { type: typeof reply }>);
-        };
-        const onExit = (code: number | null) => reject(new Error(`the fake APNs exited (${code})`));
-        proc.on('message', onMessage);
-        proc.once('exit', onExit);
-        proc.send(m);
-      }),
-  };
-}
+const startFake = () => forkFake<ToFake, FromFake>(import.meta.filename, '--fake-apns', 'fake APNs');
 
 interface Phase {
   name: string;

@@ -9,6 +9,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   checkin: () => import('./checkin.ts'),
   enqueue: () => import('./enqueue.ts'),
   push: () => import('./push.ts'),
+  startup: () => import('./startup.ts'),
+  'android-sync': () => import('./android-sync.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

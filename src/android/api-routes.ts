@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import { describeIssue } from './amapi/issues.ts';
 import { enrollmentTokenRoutes } from './enrollment-api-routes.ts';
 import { Policy } from './amapi/schemas.generated.ts';
+import type { AndroidSync, ReconcileResult } from './sync.ts';
 import type { AndroidEnterprise, EnterpriseView, PolicyView, ServiceAccountView } from './service.ts';
 
 const accountJson = (a: ServiceAccountView) => ({ client_email: a.clientEmail, project_id: a.projectId, imported_at: iso(a.importedAt) });
@@ -40,8 +41,25 @@ const requireFound = <T>(value: T | null, code: string, message: string): T => {
 };
 
 /** `/api/v1/android/...`: the service-account key, signup, the bound enterprise, its policies and enrollment tokens. */
-export function androidApiRoutes(android: AndroidEnterprise, audit: Audit) {
+export const reconcileJson = (r: ReconcileResult & { commandsFinished: number }) => ({
+  enterprise: r.enterprise,
+  pages: r.pages,
+  devices: r.devices,
+  skipped: r.skipped,
+  removed: r.removed,
+  commands_finished: r.commandsFinished,
+  elapsed_ms: r.elapsedMs,
+});
+
+export function androidApiRoutes(android: AndroidEnterprise, sync: AndroidSync, audit: Audit) {
   const app = new Hono<ApiEnv>();
+
+  // Reconcile now: every device Google lists stored, ours it no longer lists marked removed; unfinished commands asked about.
+  app.post('/android/sync', async (c) => {
+    const r = reconcileJson(await sync.syncNow());
+    audit.record(c.get('actor'), { action: 'android.sync', target: { type: 'android_enterprise', id: r.enterprise }, details: { devices: r.devices, removed: r.removed } });
+    return c.json(r);
+  });
 
   // The body is the key file itself (curl --data-binary @key.json); it is sealed as given and never sent back.
   app.put('/android/service-account', async (c) => {

@@ -15,8 +15,11 @@ export interface AndroidOptions {
   /** MDM_PUBLIC_URL: Google's signup page sends the admin back to it. */
   publicUrl: string;
   amapiUrl: string;
+  pubsubUrl?: string;
   /** MDM_ANDROID_PUBSUB_TOPIC: given to the enterprise at creation so Google publishes device events to it. */
   pubsubTopic: string | null;
+  /** Told every Google API call's result (metrics). */
+  observe?: (operation: string, result: string) => void;
   now?: () => number;
 }
 
@@ -87,7 +90,13 @@ export function createAndroidEnterprise(opts: AndroidOptions) {
     return parseServiceAccountKey(sealer.unseal(keyLabel(row.id), row.keySealed).toString('utf8'));
   }
 
-  const client: AmapiClient = createAmapiClient({ baseUrl: opts.amapiUrl, log: log.child({ mod: 'amapi' }), key: currentKey });
+  const client: AmapiClient = createAmapiClient({
+    baseUrl: opts.amapiUrl,
+    pubsubUrl: opts.pubsubUrl,
+    log: log.child({ mod: 'amapi' }),
+    key: currentKey,
+    ...(opts.observe ? { observe: opts.observe } : {}),
+  });
 
   function boundEnterprise(): EnterpriseRow {
     const row = repo.enterprise();
@@ -101,6 +110,10 @@ export function createAndroidEnterprise(opts: AndroidOptions) {
   }
 
   return {
+    /** The AMAPI and Pub/Sub client as the bound service account: device sync and commands call through it. */
+    client,
+    /** The bound enterprise; AppError android_enterprise_missing. */
+    boundEnterprise,
     enrollmentTokens: createEnrollmentTokens({ repo, client, log, now, enterprise: boundEnterprise, policyId }),
 
     /** Checks the key file, seals it and makes it the account every call uses; only its email and project are shown back. */

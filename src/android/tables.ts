@@ -1,4 +1,5 @@
-import { sqliteTable, text, integer, blob, primaryKey, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+import { sqliteTable, text, integer, blob, index, primaryKey, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * The Google Cloud service account the appliance calls the Android Management API as. One row:
@@ -93,3 +94,90 @@ export const androidEnrollmentTokens = sqliteTable('android_enrollment_tokens', 
   /** Deleted at Google; the row stays, since devices enrolled with it still name it. */
   revokedAt: integer('revoked_at', { mode: 'number' }),
 });
+
+/**
+ * Android devices as Google last reported them, beside apple_devices in the one device list. The
+ * id is ours (random, so it never meets an Apple UDID); Google's name is unique. Facts the list
+ * and search need are columns; Google's hardware and software reports are kept whole as JSON.
+ */
+export const androidDevices = sqliteTable(
+  'android_devices',
+  {
+    id: text('id').primaryKey(),
+    /** Google's name, enterprises/E/devices/D. */
+    name: text('name').notNull(),
+    enterpriseName: text('enterprise_name').notNull(),
+    /** Google's Device.state: ACTIVE, DISABLED, DELETED, PROVISIONING, LOST, PREPARING_FOR_MIGRATION, ... */
+    state: text('state'),
+    /** Ours: `removed` once Google no longer lists it, it was deleted or wiped from here; never undone for the same name. */
+    status: text('status', { enum: ['enrolled', 'removed'] }).notNull(),
+    ownership: text('ownership', { enum: ['corporate', 'personal'] }),
+    /** DEVICE_OWNER (fully managed) or PROFILE_OWNER (work profile). */
+    managementMode: text('management_mode'),
+    userEmail: text('user_email'),
+    /** Our enrollment token record the device enrolled with (its additionalData). */
+    enrollmentTokenId: text('enrollment_token_id'),
+    serialNumber: text('serial_number'),
+    deviceName: text('device_name'),
+    model: text('model'),
+    brand: text('brand'),
+    manufacturer: text('manufacturer'),
+    androidVersion: text('android_version'),
+    securityPatchLevel: text('security_patch_level'),
+    apiLevel: integer('api_level'),
+    policyName: text('policy_name'),
+    appliedPolicyName: text('applied_policy_name'),
+    appliedPolicyVersion: text('applied_policy_version'),
+    appliedState: text('applied_state'),
+    policyCompliant: integer('policy_compliant', { mode: 'boolean' }),
+    nonComplianceDetails: text('non_compliance_details', { mode: 'json' }),
+    hardwareInfo: text('hardware_info', { mode: 'json' }),
+    softwareInfo: text('software_info', { mode: 'json' }),
+    lastStatusReportAt: integer('last_status_report_at', { mode: 'number' }),
+    lastPolicySyncAt: integer('last_policy_sync_at', { mode: 'number' }),
+    enrolledAt: integer('enrolled_at', { mode: 'number' }),
+    /**
+     * How new the stored report is (the report's lastStatusReportTime, else its enrollmentTime): a
+     * notification or page older than this is ignored, so a late or replayed one never regresses it.
+     */
+    reportedAt: integer('reported_at', { mode: 'number' }).notNull(),
+    removedAt: integer('removed_at', { mode: 'number' }),
+    /** The last reconcile that saw it in devices.list. */
+    seenInListAt: integer('seen_in_list_at', { mode: 'number' }),
+    createdAt: integer('created_at', { mode: 'number' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('android_devices_name').on(t.name),
+    index('android_devices_status').on(t.status, t.id),
+    // The console's search: case-insensitive prefix ranges, one index each (as apple_devices).
+    index('android_devices_name_lower').on(sql`lower(${t.deviceName})`),
+    index('android_devices_serial_lower').on(sql`lower(${t.serialNumber})`),
+    index('android_devices_model_lower').on(sql`lower(${t.model})`),
+    index('android_devices_user_email_lower').on(sql`lower(${t.userEmail})`),
+  ],
+);
+
+/** Commands sent with devices.issueCommand, and the Operation Google tracks each by, to done. */
+export const androidCommands = sqliteTable(
+  'android_commands',
+  {
+    id: text('id').primaryKey(),
+    deviceId: text('device_id').notNull(),
+    /** LOCK, RESET_PASSWORD, REBOOT, ... */
+    type: text('type').notNull(),
+    /** What was asked, without secrets (a new password is never stored). */
+    params: text('params', { mode: 'json' }),
+    /** Google's Operation name; null until issueCommand answered. */
+    operationName: text('operation_name'),
+    status: text('status', { enum: ['sending', 'sent', 'done', 'error'] }).notNull(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    /** The Operation's metadata (the Command with its status fields) when it finished. */
+    result: text('result', { mode: 'json' }),
+    createdBy: text('created_by'),
+    createdAt: integer('created_at', { mode: 'number' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('android_commands_device').on(t.deviceId, t.createdAt), uniqueIndex('android_commands_operation').on(t.operationName), index('android_commands_status').on(t.status)],
+);

@@ -14,24 +14,34 @@ import { androidApiRoutes } from '../android/api-routes.ts';
 import { auditApiRoutes } from '../audit/routes.ts';
 import type { Audit } from '../audit/service.ts';
 import type { AndroidEnterprise } from '../android/service.ts';
+import type { AndroidDeviceRepo } from '../android/device-repo.ts';
+import type { AndroidSync } from '../android/sync.ts';
+import type { AndroidCommands } from '../android/commands.ts';
+import type { AndroidWipe } from '../android/wipe.ts';
+import type { FleetQueries } from '../devices/fleet-queries.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
 export function apiRoutes(deps: {
   tokens: ApiTokens;
   repo: AppleRepo;
+  androidDevices: AndroidDeviceRepo;
   queue: CommandQueue;
   push: PushCertificates;
   pushes: DevicePushes;
   android: AndroidEnterprise;
+  androidSync: AndroidSync;
+  androidCommands: AndroidCommands;
+  androidWipe: AndroidWipe;
+  fleet: FleetQueries;
   audit: Audit;
   trustedProxies: string[];
 }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens, deps.trustedProxies));
-  app.route('/', deviceRoutes(createDeviceViews(deps.repo), deps.pushes, deps.audit));
-  app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue }), deps.audit));
+  app.route('/', deviceRoutes(createDeviceViews(deps.repo, deps.androidDevices), deps.pushes, deps.fleet, deps.androidWipe, deps.audit));
+  app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue }), deps.androidCommands, deps.audit));
   app.route('/', pushRoutes(deps.push, deps.audit));
-  app.route('/', androidApiRoutes(deps.android, deps.audit));
+  app.route('/', androidApiRoutes(deps.android, deps.androidSync, deps.audit));
   app.route('/', auditApiRoutes(deps.audit));
   return app;
 }

@@ -9,8 +9,9 @@ export type ApiEnv = { Variables: { apiToken: ApiTokenInfo; actor: Actor } };
 /**
  * `Authorization: Bearer <token>` on every API request. The 401 is built here rather than thrown:
  * AppError leaves 401 out on purpose, as a device that sees one removes its MDM profile.
+ * `trustedProxies` decide the caller's address the audit log records (none: the socket's peer).
  */
-export function bearerAuth(tokens: ApiTokens, trustedProxies: string[]): MiddlewareHandler<ApiEnv> {
+export function bearerAuth(tokens: ApiTokens, trustedProxies: string[] = []): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const m = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '');
     const token = m ? tokens.authenticate(m[1]!) : null;

@@ -1,8 +1,9 @@
 import { AppError } from '../errors.ts';
 import type { AppleRepo } from '../apple/repo.ts';
+import type { AndroidDeviceRepo, AndroidDeviceRow } from '../android/device-repo.ts';
 import { iso } from './http.ts';
 
-export const DEVICE_PLATFORMS = ['ios', 'ipados', 'macos', 'tvos', 'watchos', 'visionos'] as const;
+export const DEVICE_PLATFORMS = ['ios', 'ipados', 'macos', 'tvos', 'watchos', 'visionos', 'android'] as const;
 
 type ListedRow = ReturnType<AppleRepo['listDevices']>[number];
 
@@ -23,8 +24,54 @@ const summary = (r: ListedRow) => ({
   enrolled_at: iso(r.enrolledAt),
 });
 
+/** An Android device in the list: the same fields as an Apple one, with Google's name beside. */
+const androidSummary = (r: AndroidDeviceRow) => ({
+  id: r.id,
+  udid: null,
+  serial_number: r.serialNumber,
+  device_name: r.deviceName,
+  model: r.model,
+  os_version: r.androidVersion,
+  platform: 'android' as string | null,
+  enrollment_id: null,
+  enrollment_status: r.status as string | null,
+  ownership: r.ownership,
+  user_email: r.userEmail,
+  last_seen_at: iso(r.lastStatusReportAt),
+  enrolled_at: iso(r.enrolledAt),
+  google_name: r.name,
+  management_mode: r.managementMode,
+  policy_compliant: r.policyCompliant,
+});
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** One Android device in full: what Google last reported, as stored. */
+export function androidDetails(r: AndroidDeviceRow) {
+  return {
+    ...androidSummary(r),
+    state: r.state,
+    status: r.status,
+    enrollment_token_id: r.enrollmentTokenId,
+    brand: r.brand,
+    manufacturer: r.manufacturer,
+    security_patch_level: r.securityPatchLevel,
+    api_level: r.apiLevel,
+    policy: { name: r.policyName, applied_name: r.appliedPolicyName, applied_version: r.appliedPolicyVersion, applied_state: r.appliedState },
+    non_compliance_details: (r.nonComplianceDetails ?? []) as unknown[],
+    hardware_info: (r.hardwareInfo ?? null) as Record<string, unknown> | null,
+    software_info: (r.softwareInfo ?? null) as Record<string, unknown> | null,
+    last_status_report_at: iso(r.lastStatusReportAt),
+    last_policy_sync_at: iso(r.lastPolicySyncAt),
+    removed_at: iso(r.removedAt),
+    created_at: iso(r.createdAt),
+    updated_at: iso(r.updatedAt),
+  };
+}
+export type AndroidDeviceDetails = ReturnType<typeof androidDetails>;
+
 /** Devices as the API shows them: a paged listing, one device with its inventory and channels; and removal. */
-export function createDeviceViews(repo: AppleRepo, now: () => number = Date.now) {
+export function createDeviceViews(repo: AppleRepo, android: AndroidDeviceRepo, now: () => number = Date.now) {
   return {
     /** AppError device_not_found unless the device has its device channel (same id); its inventory is not read. */
     requireChannel(id: string): void {
@@ -42,12 +89,27 @@ export function createDeviceViews(repo: AppleRepo, now: () => number = Date.now)
       return { id, status: 'removed' as const, enrollments: r.enrollments, cancelled_commands: r.cancelled, channels: r.ids };
     },
 
-    /** One page, and the last id on it when another page may follow. */
+    /** One page of both platforms in id order (each table read from the cursor on, limited), and the last id on it when another page may follow. */
     list(o: { limit: number; afterId?: string; platform?: string; enrolled?: boolean }) {
       // One row more than asked tells whether there is a next page without a second query.
-      const rows = repo.listDevices({ ...o, limit: o.limit + 1 });
+      const q = { ...o, limit: o.limit + 1 };
+      const rows = [
+        ...(o.platform === 'android' ? [] : repo.listDevices(q).map(summary)),
+        ...(o.platform === undefined || o.platform === 'android' ? android.list(q).map(androidSummary) : []),
+      ].sort(byId);
       const page = rows.slice(0, o.limit);
-      return { devices: page.map(summary), lastId: rows.length > o.limit ? page[page.length - 1]!.id : null };
+      return { devices: page, lastId: rows.length > o.limit ? page[page.length - 1]!.id : null };
+    },
+
+    isAndroid(id: string): boolean {
+      return android.device(id) !== undefined;
+    },
+
+    /** An Apple device as get() shows it, or an Android one; AppError device_not_found. */
+    any(id: string) {
+      const a = android.device(id);
+      if (a) return { platform: 'android' as const, device: androidDetails(a) };
+      return { platform: 'apple' as const, device: this.get(id) };
     },
 
     get(id: string) {

@@ -2,10 +2,13 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ApiEnv } from './auth.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from './device-service.ts';
-import { iso, parseWith } from './http.ts';
+import { iso, parseWith, readJson } from './http.ts';
 import type { DevicePushes } from '../apple/device-pushes.ts';
 import type { Audit } from '../audit/service.ts';
 import { deviceTarget } from '../audit/targets.ts';
+import type { FleetQueries } from '../devices/fleet-queries.ts';
+import { MAX_WIPE_REASON, WIPE_DATA_FLAGS, type AndroidWipe } from '../android/wipe.ts';
+import { AppError } from '../errors.ts';
 
 /** Opaque to clients; inside, the last id of the previous page. */
 const cursor = {
@@ -32,8 +35,16 @@ export const listQuery = z.object({
 
 export const deviceId = z.string().min(1).max(200);
 
+const wipeBody = z.strictObject({
+  /** Without it nothing happens: the answer says what would. */
+  confirm: z.boolean().optional(),
+  wipe_data_flags: z.array(z.enum(WIPE_DATA_FLAGS)).max(3).optional(),
+  /** Shown on a personal device before its work profile goes; Google ignores it on company devices. */
+  reason_message: z.string().min(1).max(MAX_WIPE_REASON).optional(),
+});
+
 /** `/devices`: the inventory, paged, and one device in full. */
-export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, audit: Audit) {
+export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, fleet: FleetQueries, wipe: AndroidWipe, audit: Audit) {
   const app = new Hono<ApiEnv>();
 
   app.get('/devices', (c) => {
@@ -42,7 +53,22 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, audit: Au
     return c.json({ devices: page.devices, next_cursor: page.lastId === null ? null : cursor.encode(page.lastId) });
   });
 
-  app.get('/devices/:id', (c) => c.json(views.get(parseWith(deviceId, c.req.param('id'), 'id'))));
+  app.get('/devices/:id', (c) => c.json(views.any(parseWith(deviceId, c.req.param('id'), 'id')).device));
+
+  // The device's command history, Apple or Android, newest first.
+  app.get('/devices/:id/commands', (c) => {
+    const id = parseWith(deviceId, c.req.param('id'), 'id');
+    views.any(id);
+    const history = fleet.commandHistory(id).map((h) => ({
+      command_uuid: h.uuid,
+      request_type: h.requestType,
+      status: h.status,
+      queued_at: iso(h.queuedAt),
+      updated_at: iso(h.updatedAt),
+      created_by: h.createdBy,
+    }));
+    return c.json({ commands: history });
+  });
 
   // Pushes the device channel now and shows APNs's answer, whatever the last one was.
   app.post('/devices/:id/push', async (c) => {
@@ -62,8 +88,21 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, audit: Au
     });
   });
 
+  // Android: what a wipe would do (factory reset or work profile removed), then, confirmed, the wipe.
+  app.get('/devices/:id/wipe', (c) => c.json(wipe.preview(parseWith(deviceId, c.req.param('id'), 'id'))));
+  app.post('/devices/:id/wipe', async (c) => {
+    const id = parseWith(deviceId, c.req.param('id'), 'id');
+    const body = await readJson(c, wipeBody);
+    const done = await wipe.wipe({ deviceId: id, confirm: body.confirm === true, wipeDataFlags: body.wipe_data_flags, reasonMessage: body.reason_message, createdBy: `api-token:${c.get('apiToken').id}` });
+    audit.record(c.get('actor'), { action: 'device.wipe', target: deviceTarget(id), details: { kind: done.effect, command_uuid: done.command_uuid } });
+    return c.json({ ...done, wiped: true });
+  });
+
   app.delete('/devices/:id', (c) => {
     const id = parseWith(deviceId, c.req.param('id'), 'id');
+    if (views.isAndroid(id)) {
+      throw new AppError('android_use_wipe', 'an Android device leaves management through devices.delete, which wipes it: GET then POST /devices/:id/wipe', 409);
+    }
     const removed = audit.within(c.get('actor'), () => views.remove(id), (r) => ({ action: 'device.remove', target: deviceTarget(id), details: { cancelled_commands: r.cancelled_commands } }));
     void pushes.tellRemoved(removed.channels);
     const { channels: _, ...shown } = removed;

@@ -15,6 +15,8 @@ export interface DevicePushesOptions {
   retryAfterMs: number;
   /** A channel silent this long is pushed (ms). Default one day. */
   silentAfterMs?: number;
+  /** Told every push's result (metrics). */
+  onResult?: (result: ApnsResult) => void;
 }
 
 export interface PushRound {
@@ -58,6 +60,7 @@ export function createDevicePushes(o: DevicePushesOptions) {
     const round: PushRound = { asked: ids.length, pushed: targets.length, ok: 0, failed: 0, blocked: 0 };
     let outcomes: Array<ReturnType<typeof outcomeOf>> = [];
     for await (const { push: p, result } of apns.pushMany(targets)) {
+      o.onResult?.(result);
       if (result.ok) round.ok++;
       else {
         round.failed++;
@@ -130,6 +133,7 @@ export function createDevicePushes(o: DevicePushesOptions) {
         throw new AppError('push_not_ready', `enrollment ${id} is ${t.status}${t.status === 'enrolled' ? ' without a push token' : ''}: nothing to push to`, 409);
       }
       const result = await apns.push({ token: t.token, pushMagic: t.pushMagic });
+      o.onResult?.(result);
       repo.recordPushes([outcomeOf(id, now(), result)]);
       log.info({ enrollmentId: id, ok: result.ok, reason: result.ok ? undefined : result.reason }, 'push sent on request');
       return result;

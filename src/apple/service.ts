@@ -26,6 +26,8 @@ export interface AppleMdmOptions {
   inventoryCommands: () => BuiltCommand[];
   /** Asks for channels to be pushed (APNs). */
   wake?: (enrollmentIds: string[]) => void;
+  /** Told each message that passed validation (metrics): a check-in's MessageType, a report's Status. */
+  observe?: { checkin(messageType: string): void; report(status: string): void };
   now?: () => number;
 }
 
@@ -196,6 +198,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     const parsed = checkinMessage.safeParse(decodePlist(body));
     if (!parsed.success) throw refuse(`bad check-in message: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
     const m = parsed.data;
+    opts.observe?.checkin(m.MessageType);
     const e = enrollmentOf(m);
     if (!e) throw refuse('the message names no device (UDID or EnrollmentID)');
     if (m.MessageType === 'Authenticate') return authenticate(m, identity);
@@ -237,6 +240,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     const parsed = commandReport.safeParse(dict);
     if (!parsed.success) throw refuse(`bad command report: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
     const r = parsed.data;
+    opts.observe?.report(r.Status);
     const e = enrollmentOf(r);
     if (!e) throw refuse('the report names no device (UDID or EnrollmentID)');
     const device = authorize(e.deviceId, identity);

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Context } from 'hono';
+import { appFile } from '../runtime/files.ts';
 
 /**
  * The console's static files, read once at start and served under a content hash, so a browser
@@ -18,7 +19,7 @@ export type AssetName = keyof typeof FILES;
 
 const loaded = Object.fromEntries(
   (Object.keys(FILES) as AssetName[]).map((name) => {
-    const body = fs.readFileSync(new URL(`./assets/${SOURCES[name]}`, import.meta.url));
+    const body = fs.readFileSync(appFile(`src/console/assets/${SOURCES[name]}`));
     const tag = crypto.createHash('sha256').update(body).digest('hex').slice(0, 12);
     const [base, ext] = [name.slice(0, name.indexOf('.')), name.slice(name.indexOf('.'))];
     return [name, { body, url: `/assets/${base}-${tag}${ext}`, type: FILES[name] }];

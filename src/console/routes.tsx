@@ -9,7 +9,7 @@ import type { ApiTokens } from '../auth/api-tokens.ts';
 import { auditFilters } from '../audit/query.ts';
 import type { Actor, Audit } from '../audit/service.ts';
 import { deviceTarget } from '../audit/targets.ts';
-import type { FleetQueries } from '../apple/fleet-queries.ts';
+import type { FleetQueries } from '../devices/fleet-queries.ts';
 import { DEVICE_QUERIES } from '../apple/inventory-commands.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -21,6 +21,9 @@ import { settingsRoutes } from './settings-routes.tsx';
 import { ErrorPage } from './layout.tsx';
 import { AuditPage, AuditResults, type AuditForm } from './pages/audit.tsx';
 import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
+import { AndroidDevicePage } from './pages/android-device.tsx';
+import type { AndroidCommands } from '../android/commands.ts';
+import type { AndroidWipe, WipePlan } from '../android/wipe.ts';
 import { DevicePage } from './pages/device.tsx';
 import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
 import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
@@ -34,6 +37,8 @@ export interface ConsoleDeps {
   views: DeviceViews;
   fleet: FleetQueries;
   commands: CommandService;
+  androidCommands: AndroidCommands;
+  androidWipe: AndroidWipe;
   push: PushCertificates;
   links: EnrollmentLinks;
   apiTokens: ApiTokens;
@@ -95,6 +100,8 @@ const NOTICES: Record<string, string> = {
   erase: 'Erase queued. The device is pushed now and erases itself when it checks in.',
   selective: 'The device is out of management: at its next check-in it removes the managed apps, profiles and data, and nothing else.',
   removed: 'The device is out of management: at its next check-in it removes this appliance\'s profile and everything installed through it.',
+  'android-command': 'Command sent through Google. The device runs it when it next checks in; the history shows when it is done.',
+  wipe: 'Wiped through Google: the device has left management.',
 };
 
 /** The web console: login, first-admin setup, dashboard, devices. Mounted at `/`. */
@@ -218,6 +225,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const data: DashboardData = {
       platforms: [...byPlatform.values()].sort((a, b) => a.platform.localeCompare(b.platform)),
       enrolledLast7Days: s.enrolledSince,
+      android: { compliant: s.androidCompliant, nonCompliant: s.androidNonCompliant },
       push: push && { state: push.state, daysLeft: push.daysLeft, topic: push.topic },
       ca: expiryOf(deps.caNotAfter(), now()),
     };
@@ -243,22 +251,28 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return render(c, <DevicesPage session={c.get('session')} filters={filters} rows={page} nextAfter={nextAfter} />);
   });
 
-  const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number } = {}) => {
-    const device = deps.views.get(id);
+  const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number; confirmWipe?: WipePlan } = {}) => {
+    const found = deps.views.any(id);
+    const history = deps.fleet.commandHistory(id);
+    if (found.platform === 'android') {
+      const page = <AndroidDevicePage session={c.get('session')} device={found.device} history={history} notice={o.notice} error={o.error} confirmWipe={o.confirmWipe} />;
+      return render(c, page, o.status);
+    }
+    const device = found.device;
     // What each action would meet, worked out only for those who may take them.
     const available = c.get('session').admin.role === 'admin' && device.enrollment_status === 'enrolled' ? deps.actions.availability(id) : null;
-    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={deps.fleet.commandHistory(id)} notice={o.notice} error={o.error} />, o.status);
+    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={history} notice={o.notice} error={o.error} />, o.status);
   };
 
   app.get('/devices/:id', signedIn, (c) => devicePage(c, c.req.param('id'), { notice: NOTICES[c.req.query('queued') ?? ''] }));
 
   /** Runs an action; its AppErrors (not enrolled, a lock already pending...) are shown on the device page. */
-  const action = (run: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>, label: string | null) => string) => async (c: Context<ConsoleEnv>) => {
+  const action = (run: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>, label: string | null) => string | Promise<string>) => async (c: Context<ConsoleEnv>) => {
     const id = c.req.param('id')!;
-    const label = deps.views.get(id).device_name;
+    const label = deps.views.any(id).device.device_name;
     const body = await c.req.parseBody();
     try {
-      const notice = run(c, id, body, label);
+      const notice = await run(c, id, body, label);
       return c.redirect(`/devices/${encodeURIComponent(id)}?queued=${notice}`, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
@@ -283,6 +297,19 @@ export function consoleRoutes(deps: ConsoleDeps) {
       );
       log.info({ device: id, command: uuid, by: by(c) }, 'console: lock queued');
       return 'lock';
+    }),
+  );
+
+  app.post(
+    '/devices/:id/android-command',
+    signedIn,
+    csrf,
+    adminOnly,
+    action(async (c, id, body, label) => {
+      const sent = await deps.androidCommands.send({ deviceId: id, requestType: field(body, 'type'), createdBy: by(c) });
+      deps.audit.record(actor(c), { action: 'command.send', target: deviceTarget(id, label), details: { request_type: sent.request_type, command_uuid: sent.command_uuid } });
+      log.info({ device: id, command: sent.command_uuid, type: sent.request_type, by: by(c) }, 'console: Android command sent');
+      return 'android-command';
     }),
   );
 
@@ -335,25 +362,42 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   app.post('/devices/:id/lost-mode/disable', signedIn, csrf, adminOnly, queued('device.lost_mode.disable', 'lost-off', (c, id) => deps.actions.disableLostMode(id, by(c))));
 
-  app.post(
-    '/devices/:id/wipe',
-    signedIn,
-    csrf,
-    adminOnly,
-    action((c, id, body, label) => {
-      const done = deps.audit.within(
-        actor(c),
-        () => deps.actions.wipe(id, { confirm: field(body, 'confirm'), pin: field(body, 'pin').trim() }, by(c)),
-        (r) => ({
-          action: 'device.wipe',
-          target: deviceTarget(id, label),
-          details: r.kind === 'erase' ? { kind: 'erase', command_uuid: r.commandUuid } : { kind: 'selective', cancelled_commands: r.removed.cancelled_commands },
-        }),
-      );
-      if (done.kind === 'selective') deps.tellRemoved(done.removed.channels);
-      return done.kind;
-    }),
-  );
+  /** Apple: the device's name typed back, then EraseDevice, or for a personal device the end of management. */
+  const appleWipe = action((c, id, body, label) => {
+    const done = deps.audit.within(
+      actor(c),
+      () => deps.actions.wipe(id, { confirm: field(body, 'confirm'), pin: field(body, 'pin').trim() }, by(c)),
+      (r) => ({
+        action: 'device.wipe',
+        target: deviceTarget(id, label),
+        details: r.kind === 'erase' ? { kind: 'erase', command_uuid: r.commandUuid } : { kind: 'selective', cancelled_commands: r.removed.cancelled_commands },
+      }),
+    );
+    if (done.kind === 'selective') deps.tellRemoved(done.removed.channels);
+    return done.kind;
+  });
+
+  /** Android: first what the wipe will do, on the device page; then, confirmed, the wipe through Google. */
+  const androidWipe = async (c: Context<ConsoleEnv>) => {
+    const id = c.req.param('id')!;
+    const body = await c.req.parseBody();
+    if (field(body, 'confirm') !== 'yes') {
+      try {
+        return devicePage(c, id, { confirmWipe: deps.androidWipe.preview(id) });
+      } catch (e) {
+        if (!isAppError(e)) throw e;
+        return devicePage(c, id, { error: e.message, status: e.status });
+      }
+    }
+    return action(async (ctx, deviceId, _body, label) => {
+      const done = await deps.androidWipe.wipe({ deviceId, confirm: true, createdBy: by(ctx), reasonMessage: field(body, 'reason') || undefined });
+      // Google has wiped it: the record follows, as no transaction spans the call.
+      deps.audit.record(actor(ctx), { action: 'device.wipe', target: deviceTarget(deviceId, label), details: { kind: done.effect, command_uuid: done.command_uuid } });
+      return 'wipe';
+    })(c);
+  };
+
+  app.post('/devices/:id/wipe', signedIn, csrf, adminOnly, (c) => (deps.views.isAndroid(c.req.param('id')) ? androidWipe(c) : appleWipe(c)));
 
   app.post(
     '/devices/:id/remove',

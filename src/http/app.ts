@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
 import { isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { VERSION } from '../version.ts';
@@ -14,14 +15,21 @@ export interface AppParts {
   mounts: Array<[path: string, app: Hono<any>, ownBodyLimit?: boolean]>;
   /** The 404 for browsers (they ask for text/html) outside `/api/`: the console's page rather than JSON. */
   htmlNotFound?: (c: Context) => Response | Promise<Response>;
+  /** Told every request's matched route pattern ('unmatched' for a 404), method, status and duration (metrics). */
+  onRequest?: (route: string, method: string, status: number, seconds: number) => void;
 }
 
-export function buildApp({ log, checkDatabase, mounts, htmlNotFound }: AppParts): Hono {
+export function buildApp({ log, checkDatabase, mounts, htmlNotFound, onRequest }: AppParts): Hono {
   const app = new Hono();
 
   app.use(async (c, next) => {
     const start = performance.now();
     await next();
+    if (onRequest) {
+      // The pattern, not the path: one series per route however many device ids pass through it.
+      const route = routePath(c);
+      onRequest(route === '/*' ? 'unmatched' : route, c.req.method, c.res.status, (performance.now() - start) / 1000);
+    }
     log.info(
       { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - start) * 10) / 10 },
       'request',

@@ -28,3 +28,9 @@ export function loadMasterKey(dataDir: string, fromEnv: Buffer | null): Buffer {
   if (mode & 0o077) fs.chmodSync(file, 0o600);
   return key;
 }
+
+/** The master key if one is in place (MDM_MASTER_KEY or the key file), without making one. */
+export function existingMasterKey(dataDir: string, fromEnv: Buffer | null): Buffer | null {
+  if (fromEnv) return fromEnv;
+  return fs.existsSync(path.join(dataDir, KEY_FILE)) ? loadMasterKey(dataDir, null) : null;
+}

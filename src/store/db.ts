@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import * as schema from './schema.ts';
+import { appFile, sqliteOptions } from '../runtime/files.ts';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 export interface Store {
@@ -14,13 +14,13 @@ export interface Store {
   close(): void;
 }
 
-const defaultMigrations = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const defaultMigrations = (): string => appFile('migrations');
 
 /** Opens (creating if needed) `$dataDir/mdm.sqlite`, sets the pragmas and applies pending migrations. */
-export function openStore(dataDir: string, migrationsDir = defaultMigrations): Store {
+export function openStore(dataDir: string, migrationsDir = defaultMigrations()): Store {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, 'mdm.sqlite');
-  const sqlite = new Database(file);
+  const sqlite = new Database(file, sqliteOptions());
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');

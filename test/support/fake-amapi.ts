@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { describeIssue } from '../../src/android/amapi/issues.ts';
 import * as generated from '../../src/android/amapi/schemas.generated.ts';
-import { AMAPI_SCOPE } from '../../src/android/amapi/token.ts';
+import { AMAPI_SCOPE, PUBSUB_SCOPE } from '../../src/android/amapi/token.ts';
+import { createSubscription, type FakeSubscription } from './fake-pubsub.ts';
 
 /**
  * A stand-in for Google's Android Management API and its OAuth token endpoint on 127.0.0.1, as
@@ -27,6 +28,12 @@ const SERVED = [
   'enterprises.policies.delete',
   'enterprises.enrollmentTokens.create',
   'enterprises.enrollmentTokens.delete',
+  'enterprises.devices.list',
+  'enterprises.devices.get',
+  'enterprises.devices.patch',
+  'enterprises.devices.delete',
+  'enterprises.devices.issueCommand',
+  'enterprises.devices.operations.get',
 ] as const;
 type Operation = (typeof SERVED)[number];
 /** System parameters every Google API takes. */
@@ -37,9 +44,15 @@ interface DiscoveryMethod {
   id: string;
   httpMethod: string;
   flatPath: string;
-  parameters?: Record<string, { type: string; location: 'path' | 'query'; required?: boolean }>;
+  parameters?: Record<string, QueryParam & { location: 'path' | 'query'; required?: boolean }>;
   request?: { $ref: string };
   response?: { $ref: string };
+}
+
+interface QueryParam {
+  type: string;
+  enum?: string[];
+  repeated?: boolean;
 }
 
 interface Route {
@@ -47,7 +60,7 @@ interface Route {
   method: string;
   pattern: RegExp;
   pathParams: string[];
-  query: Map<string, string>;
+  query: Map<string, QueryParam>;
   request: string | undefined;
   response: string | undefined;
 }
@@ -67,10 +80,10 @@ function routes(): Route[] {
     const pathParams: string[] = [];
     // flatPath: v1/enterprises/{enterprisesId}/policies/{policiesId}
     const pattern = new RegExp(
-      '^/' + m.flatPath.replace(/\{(\w+)\}/g, (_, p: string) => (pathParams.push(p), '([^/]+)')).replace(/\./g, '\\.') + '$',
+      '^/' + m.flatPath.replace(/\{(\w+)\}/g, (_, p: string) => (pathParams.push(p), '([^/:]+)')).replace(/\./g, '\\.') + '$',
     );
-    const query = new Map<string, string>();
-    for (const [name, p] of Object.entries(m.parameters ?? {})) if (p.location === 'query') query.set(name, p.type);
+    const query = new Map<string, QueryParam>();
+    for (const [name, p] of Object.entries(m.parameters ?? {})) if (p.location === 'query') query.set(name, p);
     return { operation, method: m.httpMethod, pattern, pathParams, query, request: m.request?.$ref, response: m.response?.$ref };
   });
 }
@@ -100,6 +113,34 @@ export interface FakeEnterprise {
   policies: Map<string, FakePolicy>;
   /** Live tokens by ID, as Google answered their creation. */
   enrollmentTokens: Map<string, Record<string, unknown>>;
+  /** Enrolled devices by ID, in enrollment order (devices.list's order). */
+  devices: Map<string, FakeDevice>;
+}
+
+export interface FakeDevice {
+  /** The Device JSON Google serves. */
+  device: generated.Device & { name: string };
+  /** Operations by ID; pending ones complete at the device's next check-in. */
+  operations: Map<string, { operation: Record<string, unknown>; command: generated.Command }>;
+}
+
+export interface FakeWipe {
+  name: string;
+  /** What devices.delete did to it: company-owned devices are factory reset, personal ones lose the work profile only. */
+  effect: 'factory_reset' | 'work_profile_removed';
+  wipeDataFlags: string[];
+  wipeReasonMessage: string | undefined;
+}
+
+export interface EnrollOptions {
+  /** A token allowing personal usage on a company-owned device (QR provisioning): a work profile on a company-owned device. */
+  companyOwned?: boolean;
+  serialNumber?: string;
+  model?: string;
+  manufacturer?: string;
+  androidVersion?: string;
+  securityPatchLevel?: string;
+  apiLevel?: number;
 }
 
 /** The Android Device Policy app's provisioning extras, as Google puts them in every token's qrCode. */
@@ -132,6 +173,23 @@ export interface FakeAmapi {
   unauthenticated: number;
   signups: Map<string, FakeSignup>;
   enterprises: Map<string, FakeEnterprise>;
+  /** The Pub/Sub subscription the enterprise's notifications go to (one for the fake). */
+  pubsub: FakeSubscription;
+  /** Pulls wait up to this long for a notification before answering empty. */
+  pullWaitMs: number;
+  /** Every devices.delete, with what it did. */
+  wipes: FakeWipe[];
+  /**
+   * A device enrolls with an enrollment token's value: fully managed when the token disallows
+   * personal usage, else a work profile (personally owned, or company-owned when asked). Google
+   * publishes ENROLLMENT with the Device. Returns the device's name.
+   */
+  enroll(tokenValue: string, o?: EnrollOptions): string;
+  /** The device checks in: its pending operations complete (COMMAND each), `changes` apply, and a STATUS_REPORT follows. */
+  checkIn(deviceName: string, changes?: Partial<generated.Device>): generated.Device;
+  /** Adds `n` enrolled devices to the enterprise at once, without notifications (benchmarks). */
+  addDevices(enterpriseName: string, n: number): void;
+  device(name: string): FakeDevice | undefined;
   /** The next `times` API calls (after the bearer check) answer `status` with Google's error for it. */
   fail(status: 429 | 500 | 503, times: number): void;
   clearFaults(): void;
@@ -140,7 +198,7 @@ export interface FakeAmapi {
   close(): Promise<void>;
 }
 
-const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
+const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
 const FAULT_MESSAGES: Record<number, string> = {
   429: "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'androidmanagement.googleapis.com' for consumer 'project_number:123456789012'.",
   500: 'Internal error encountered.',
@@ -171,7 +229,11 @@ const schemaOf = (name: string): z.ZodType => {
 export async function startFakeAmapi(): Promise<FakeAmapi> {
   const table = routes();
   const accounts = new Map<string, crypto.KeyObject>();
-  const tokens = new Map<string, { expiresAt: number; revoked: boolean }>();
+  const tokens = new Map<string, { expiresAt: number; revoked: boolean; scopes: string[] }>();
+  const subscription = createSubscription('projects/mdm-test-project/subscriptions/mdm-devices');
+  // Report times strictly increase, so which of two reports is newer is never a tie.
+  let lastTime = 0;
+  const clock = () => new Date((lastTime = Math.max(Date.now(), lastTime + 1))).toISOString();
   const faults: Array<429 | 500 | 503> = [];
   let url = '';
 
@@ -181,6 +243,122 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
     unauthenticated: 0,
     signups: new Map(),
     enterprises: new Map(),
+    pubsub: subscription,
+    pullWaitMs: 300,
+    wipes: [],
+    enroll(tokenValue, o = {}) {
+      for (const e of fake.enterprises.values()) {
+        for (const t of e.enrollmentTokens.values()) {
+          if (t.value !== tokenValue) continue;
+          if (Date.parse(String(t.expirationTimestamp)) < Date.now()) throw new Error('the enrollment token has expired');
+          const fullyManaged = t.allowPersonalUsage === 'PERSONAL_USAGE_DISALLOWED' || t.allowPersonalUsage === 'PERSONAL_USAGE_DISALLOWED_USERLESS';
+          const companyOwned = fullyManaged || o.companyOwned === true;
+          const id = `3${crypto.randomBytes(7).toString('hex')}`;
+          const now = clock();
+          const policy = String(t.policyName ?? 'default');
+          const policyName = policy.includes('/') ? policy : `${e.name}/policies/${policy}`;
+          const stored = e.policies.get(policyName.split('/').pop()!);
+          const device: FakeDevice['device'] = {
+            name: `${e.name}/devices/${id}`,
+            managementMode: fullyManaged ? 'DEVICE_OWNER' : 'PROFILE_OWNER',
+            ownership: companyOwned ? 'COMPANY_OWNED' : 'PERSONALLY_OWNED',
+            state: 'ACTIVE',
+            appliedState: 'ACTIVE',
+            policyCompliant: true,
+            enrollmentTime: now,
+            lastStatusReportTime: now,
+            lastPolicySyncTime: now,
+            policyName,
+            appliedPolicyName: policyName,
+            appliedPolicyVersion: String(stored?.version ?? 1),
+            apiLevel: o.apiLevel ?? 35,
+            enrollmentTokenName: String(t.name),
+            ...(typeof t.additionalData === 'string' ? { enrollmentTokenData: t.additionalData } : {}),
+            hardwareInfo: {
+              brand: (o.manufacturer ?? 'Google').toLowerCase(),
+              hardware: 'husky',
+              manufacturer: o.manufacturer ?? 'Google',
+              serialNumber: o.serialNumber ?? `R${crypto.randomBytes(5).toString('hex').toUpperCase()}`,
+              model: o.model ?? 'Pixel 8 Pro',
+            },
+            softwareInfo: {
+              androidVersion: o.androidVersion ?? '15',
+              securityPatchLevel: o.securityPatchLevel ?? '2026-05-05',
+              androidBuildNumber: 'AP4A.250505.002',
+              androidDevicePolicyVersionName: '2.190.0',
+            },
+          };
+          e.devices.set(id, { device, operations: new Map() });
+          if (t.oneTimeOnly === true) e.enrollmentTokens.delete(String(t.name).split('/').pop()!);
+          subscription.publish('ENROLLMENT', device);
+          return device.name;
+        }
+      }
+      throw new Error(`no live enrollment token ${tokenValue}`);
+    },
+    checkIn(deviceName, changes = {}) {
+      const d = fake.device(deviceName);
+      if (!d) throw new Error(`no device ${deviceName}`);
+      for (const [, o] of d.operations) {
+        if (o.operation.done === true) continue;
+        o.operation.done = true;
+        const status = { status: 'SUCCESS' };
+        const type = o.command.type;
+        const metadata = o.operation.metadata as Record<string, unknown>;
+        if (type === 'CLEAR_APP_DATA') metadata.clearAppsDataStatus = { results: Object.fromEntries((o.command.clearAppsDataParams?.packageNames ?? []).map((p) => [p, { clearingResult: 'SUCCESS' }])) };
+        if (type === 'START_LOST_MODE') metadata.startLostModeStatus = status;
+        if (type === 'STOP_LOST_MODE') metadata.stopLostModeStatus = status;
+        if (type === 'START_LOST_MODE') d.device.state = 'LOST';
+        if (type === 'STOP_LOST_MODE') d.device.state = 'ACTIVE';
+        subscription.publish('COMMAND', o.operation);
+        if (type === 'RELINQUISH_OWNERSHIP') {
+          // Google deletes the device once it acknowledges.
+          fake.enterprises.get(deviceName.slice(0, deviceName.indexOf('/devices/')))!.devices.delete(deviceName.split('/').pop()!);
+          return d.device;
+        }
+      }
+      Object.assign(d.device, changes);
+      const now = clock();
+      d.device.lastStatusReportTime = now;
+      d.device.lastPolicySyncTime = now;
+      subscription.publish('STATUS_REPORT', d.device);
+      return d.device;
+    },
+    addDevices(enterpriseName, n) {
+      const e = fake.enterprises.get(enterpriseName);
+      if (!e) throw new Error(`no enterprise ${enterpriseName}`);
+      const policyName = `${e.name}/policies/default`;
+      for (let i = 0; i < n; i++) {
+        const id = `3${crypto.randomBytes(7).toString('hex')}`;
+        const now = clock();
+        e.devices.set(id, {
+          operations: new Map(),
+          device: {
+            name: `${e.name}/devices/${id}`,
+            managementMode: i % 3 === 0 ? 'PROFILE_OWNER' : 'DEVICE_OWNER',
+            ownership: i % 3 === 0 ? 'PERSONALLY_OWNED' : 'COMPANY_OWNED',
+            state: 'ACTIVE',
+            appliedState: 'ACTIVE',
+            policyCompliant: i % 10 !== 0,
+            ...(i % 10 === 0 ? { nonComplianceDetails: [{ settingName: 'passwordPolicies', nonComplianceReason: 'USER_ACTION' as const }] } : {}),
+            enrollmentTime: now,
+            lastStatusReportTime: now,
+            lastPolicySyncTime: now,
+            policyName,
+            appliedPolicyName: policyName,
+            appliedPolicyVersion: '1',
+            apiLevel: 34,
+            enrollmentTokenData: JSON.stringify({ enrollment_id: `bench-${i % 50}`, user_email: `user${i}@example.com`, ownership: i % 3 === 0 ? 'personal' : 'corporate' }),
+            hardwareInfo: { brand: 'google', hardware: 'shiba', manufacturer: 'Google', serialNumber: `SN${String(i).padStart(8, '0')}`, model: 'Pixel 8' },
+            softwareInfo: { androidVersion: '14', securityPatchLevel: '2026-04-05', androidBuildNumber: 'AP2A.240905.003' },
+          },
+        });
+      }
+    },
+    device(name) {
+      const m = /^(enterprises\/[^/]+)\/devices\/([^/]+)$/.exec(name);
+      return m ? fake.enterprises.get(m[1]!)?.devices.get(m[2]!) : undefined;
+    },
     serviceAccountKey(overrides = {}) {
       const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
       const projectId = 'mdm-test-project';
@@ -230,14 +408,15 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
       return refuse('invalid_grant', 'Invalid JWT Signature.');
     }
     if (claims.aud !== `${url}/token`) return refuse('invalid_grant', 'Invalid JWT: audience is not the token URI');
-    if (typeof claims.scope !== 'string' || !claims.scope.split(' ').includes(AMAPI_SCOPE)) return refuse('invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+    if (!scopes.includes(AMAPI_SCOPE) && !scopes.includes(PUBSUB_SCOPE)) return refuse('invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
     const now = Math.floor(Date.now() / 1000);
     const { iat, exp } = claims;
     if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= iat || exp - iat > 3600 || iat > now + 300 || exp < now) {
       return refuse('invalid_grant', 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.');
     }
     const token = `ya29.fake-${crypto.randomBytes(24).toString('base64url')}`;
-    tokens.set(token, { expiresAt: Date.now() + TOKEN_LIFETIME_S * 1000, revoked: false });
+    tokens.set(token, { expiresAt: Date.now() + TOKEN_LIFETIME_S * 1000, revoked: false, scopes });
     fake.tokensIssued++;
     return { status: 200, body: { access_token: token, expires_in: TOKEN_LIFETIME_S, token_type: 'Bearer' } };
   }
@@ -263,10 +442,14 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
     const out: Record<string, string> = {};
     for (const [k, v] of params) {
       if (STANDARD_PARAMS.has(k)) continue;
-      const type = route.query.get(k);
-      if (!type) throw new GoogleError(400, `Invalid JSON payload received. Unknown name "${k}": Cannot bind query parameter. Field '${k}' could not be found in request message.`);
-      if (type === 'boolean' && v !== 'true' && v !== 'false') throw new GoogleError(400, `Invalid value at '${k}' (TYPE_BOOL), "${v}"`);
-      out[k] = v;
+      const p = route.query.get(k);
+      if (!p) throw new GoogleError(400, `Invalid JSON payload received. Unknown name "${k}": Cannot bind query parameter. Field '${k}' could not be found in request message.`);
+      if (p.type === 'boolean' && v !== 'true' && v !== 'false') throw new GoogleError(400, `Invalid value at '${k}' (TYPE_BOOL), "${v}"`);
+      if (p.type === 'integer' && !/^-?\d{1,10}$/.test(v)) throw new GoogleError(400, `Invalid value at '${k}' (TYPE_INT32), "${v}"`);
+      if (p.enum && !p.enum.includes(v)) throw new GoogleError(400, `Invalid value at '${k}' (TYPE_ENUM), "${v}"`);
+      if (k in out && !p.repeated) throw new GoogleError(400, `Invalid value at '${k}': repeated`);
+      // Repeated parameters are kept comma-joined.
+      out[k] = k in out ? `${out[k]},${v}` : v;
     }
     return out;
   }
@@ -302,6 +485,7 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
           body: { ...(body as object), name, enterpriseDisplayName: 'Example School' },
           policies: new Map(),
           enrollmentTokens: new Map(),
+          devices: new Map(),
         };
         fake.enterprises.set(name, e);
         return e.body;
@@ -381,6 +565,107 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
         if (!e.enrollmentTokens.delete(ids[1]!)) throw new GoogleError(404, 'Requested entity was not found.');
         return {};
       }
+      default:
+        return handleDevices(route.operation, ids, query, body);
+    }
+  }
+
+  function deviceOf(ids: string[]): FakeDevice {
+    const d = enterpriseOf(ids[0]!).devices.get(ids[1]!);
+    if (!d) throw new GoogleError(404, 'Requested entity was not found.');
+    return d;
+  }
+
+  /** What each command type needs of the device, as the discovery document describes it; Google refuses the others. */
+  function commandRefusal(d: FakeDevice['device'], c: generated.Command): string | null {
+    const fullyManaged = d.managementMode === 'DEVICE_OWNER';
+    const companyOwned = d.ownership === 'COMPANY_OWNED';
+    switch (c.type) {
+      case 'REBOOT':
+        return fullyManaged ? null : 'REBOOT is only supported on fully managed devices.';
+      case 'RELINQUISH_OWNERSHIP':
+        return companyOwned && !fullyManaged ? null : 'RELINQUISH_OWNERSHIP is only supported on company-owned devices with a work profile.';
+      case 'START_LOST_MODE':
+      case 'STOP_LOST_MODE':
+        return companyOwned ? null : `${c.type} is only supported on fully managed devices or organization-owned devices with a managed profile.`;
+      case undefined:
+      case 'COMMAND_TYPE_UNSPECIFIED':
+        return 'Command type must be specified.';
+      default:
+        return null;
+    }
+  }
+
+  function handleDevices(operation: Operation, ids: string[], query: Record<string, string>, body: unknown): unknown {
+    switch (operation) {
+      case 'enterprises.devices.list': {
+        const e = enterpriseOf(ids[0]!);
+        const size = Math.min(100, Number(query.pageSize ?? 10) || 10);
+        let from = 0;
+        if (query.pageToken) {
+          const m = /^o(\d+)$/.exec(Buffer.from(query.pageToken, 'base64url').toString('utf8'));
+          if (!m) throw new GoogleError(400, 'Invalid page token.');
+          from = Number(m[1]);
+        }
+        const all = [...e.devices.values()];
+        const page = all.slice(from, from + size).map((d) => d.device);
+        const next = from + size < all.length ? { nextPageToken: Buffer.from(`o${from + size}`).toString('base64url') } : {};
+        return { devices: page, ...next };
+      }
+      case 'enterprises.devices.get':
+        return deviceOf(ids).device;
+      case 'enterprises.devices.patch': {
+        const d = deviceOf(ids);
+        const incoming = body as generated.Device;
+        const fields = query.updateMask ? query.updateMask.split(',') : Object.keys(incoming);
+        for (const f of fields) {
+          if (f !== 'state') throw new GoogleError(400, `Field ${f} cannot be updated.`);
+          if (incoming.state !== 'ACTIVE' && incoming.state !== 'DISABLED') throw new GoogleError(400, 'Only ACTIVE and DISABLED may be set.');
+          d.device.state = incoming.state;
+        }
+        return d.device;
+      }
+      case 'enterprises.devices.delete': {
+        const d = deviceOf(ids);
+        const reason = query.wipeReasonMessage;
+        if (reason !== undefined && reason.length > 200) throw new GoogleError(400, 'wipeReasonMessage must be at most 200 characters.');
+        enterpriseOf(ids[0]!).devices.delete(ids[1]!);
+        fake.wipes.push({
+          name: d.device.name,
+          effect: d.device.ownership === 'COMPANY_OWNED' ? 'factory_reset' : 'work_profile_removed',
+          wipeDataFlags: query.wipeDataFlags ? query.wipeDataFlags.split(',') : [],
+          wipeReasonMessage: reason,
+        });
+        return {};
+      }
+      case 'enterprises.devices.issueCommand': {
+        const d = deviceOf(ids);
+        const c = { ...(body as generated.Command) };
+        for (const out of ['createTime', 'userName', 'errorCode', 'clearAppsDataStatus', 'startLostModeStatus', 'stopLostModeStatus', 'esimStatus', 'requestDeviceInfoStatus'] as const) {
+          if (c[out] !== undefined) throw new GoogleError(400, `command.${out} is output only.`);
+        }
+        c.type ??= c.clearAppsDataParams ? 'CLEAR_APP_DATA' : c.startLostModeParams ? 'START_LOST_MODE' : c.stopLostModeParams ? 'STOP_LOST_MODE' : undefined;
+        if (d.device.state !== 'ACTIVE' && !(d.device.state === 'LOST' && c.type === 'STOP_LOST_MODE')) throw new GoogleError(400, `The device is ${d.device.state}.`);
+        const refusal = commandRefusal(d.device, c);
+        if (refusal) throw new GoogleError(400, refusal);
+        if (c.type === 'CLEAR_APP_DATA' && !c.clearAppsDataParams?.packageNames?.length) throw new GoogleError(400, 'clearAppsDataParams.packageNames is required.');
+        const id = String(crypto.randomInt(1e12, 1e13));
+        const { newPassword: _secret, ...shown } = c;
+        const operation = {
+          name: `${d.device.name}/operations/${id}`,
+          metadata: { '@type': 'type.googleapis.com/google.android.devicemanagement.v1.Command', ...shown, createTime: clock(), duration: c.duration ?? '600s' },
+          done: false,
+        };
+        d.operations.set(id, { operation, command: c });
+        return operation;
+      }
+      case 'enterprises.devices.operations.get': {
+        const o = deviceOf(ids).operations.get(ids[2]!);
+        if (!o) throw new GoogleError(404, 'Requested entity was not found.');
+        return o.operation;
+      }
+      default:
+        throw new GoogleError(404, 'Requested entity was not found.');
     }
   }
 
@@ -389,6 +674,34 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
     res.end(JSON.stringify(body));
   };
   const rpcError = (code: number, message: string) => ({ error: { code, message, status: STATUS_NAMES[code] ?? 'UNKNOWN' } });
+
+  /** Pub/Sub's REST pull and acknowledge, as strict as the rest: a token with the pubsub scope, known fields only. */
+  async function servePubsub(req: http.IncomingMessage, res: http.ServerResponse, name: string, verb: 'pull' | 'acknowledge', text: string) {
+    const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    const t = m ? tokens.get(m[1]!) : undefined;
+    if (!t || t.revoked || Date.now() >= t.expiresAt) return send(res, 401, rpcError(401, 'Request had invalid authentication credentials.'));
+    if (!t.scopes.includes(PUBSUB_SCOPE)) return send(res, 403, rpcError(403, 'Request had insufficient authentication scopes.'));
+    if (name !== subscription.name) return send(res, 404, rpcError(404, `Resource not found (resource=${name.split('/').pop()}).`));
+    let b: Record<string, unknown>;
+    try {
+      b = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return send(res, 400, rpcError(400, 'Invalid JSON payload received.'));
+    }
+    const allowed = verb === 'pull' ? ['maxMessages', 'returnImmediately'] : ['ackIds'];
+    const unknown = Object.keys(b).find((k) => !allowed.includes(k));
+    if (unknown) return send(res, 400, rpcError(400, `Invalid JSON payload received. Unknown name "${unknown}": Cannot find field.`));
+    if (verb === 'pull') {
+      const max = b.maxMessages;
+      if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) return send(res, 400, rpcError(400, 'maxMessages must be a positive integer.'));
+      const got = await subscription.pull(max, b.returnImmediately === true ? 0 : fake.pullWaitMs);
+      return send(res, 200, got.length ? { receivedMessages: got } : {});
+    }
+    const ackIds = b.ackIds;
+    if (!Array.isArray(ackIds) || ackIds.length === 0 || !ackIds.every((a) => typeof a === 'string')) return send(res, 400, rpcError(400, 'ackIds must be a non-empty list.'));
+    subscription.acknowledge(ackIds as string[]);
+    return send(res, 200, {});
+  }
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -413,6 +726,8 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
         res.writeHead(302, { location: back.toString() });
         return res.end();
       }
+      const pubsubCall = /^\/v1\/(projects\/[^/]+\/subscriptions\/[^/:]+):(pull|acknowledge)$/.exec(u.pathname);
+      if (pubsubCall && req.method === 'POST') return void servePubsub(req, res, pubsubCall[1]!, pubsubCall[2] as 'pull' | 'acknowledge', text);
       const route = table.find((r) => r.method === req.method && r.pattern.test(u.pathname));
       if (!route) return send(res, 404, rpcError(404, `The requested URL ${u.pathname} was not found on this server.`));
       const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
@@ -454,6 +769,7 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
     tokenUri: `${url}/token`,
     close: () =>
       new Promise<void>((resolve) => {
+        subscription.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -45,13 +45,15 @@ export function runCliAsync(args: string[], env: Record<string, string> = {}): P
 }
 
 /** Starts `mdm serve` on 127.0.0.1 with an ephemeral plain-HTTP port and a fresh data dir. */
-export async function startServer(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<TestServer> {
+/** `exec`: what runs `serve` instead of bin/mdm.js under this Node (the bundle, the single executable). */
+export async function startServer(opts: { dataDir?: string; env?: Record<string, string>; args?: string[]; exec?: string[] } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
   const publicUrl = 'http://127.0.0.1:8080';
   const env = { ...process.env, MDM_DATA_DIR: dataDir, MDM_LOG_LEVEL: 'info', ...opts.env };
+  const [file, ...prefix] = opts.exec ?? [process.execPath, MDM_BIN];
   const proc = spawn(
-    process.execPath,
-    [MDM_BIN, 'serve', '--http-port', '0', '--https-port', 'off', '--listen', '127.0.0.1', '--public-url', publicUrl, ...(opts.args ?? [])],
+    file!,
+    [...prefix, 'serve', '--http-port', '0', '--https-port', 'off', '--listen', '127.0.0.1', '--public-url', publicUrl, ...(opts.args ?? [])],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Array<Record<string, unknown>> = [];

@@ -11,6 +11,24 @@ const bytes = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
 
 export const DISCOVERY_REVISION = "20260601";
 
+/** Parameters associated with the ADD_ESIM command to add an eSIM profile to the device. */
+export const AddEsimParams = z.strictObject({
+  /** Required. */
+  activationCode: z.string().optional(),
+  /** Required. */
+  activationState: z.enum(["ACTIVATION_STATE_UNSPECIFIED","ACTIVATED","NOT_ACTIVATED"]).optional(),
+});
+export type AddEsimParams = z.infer<typeof AddEsimParams>;
+
+/** An app-related event. */
+export const ApplicationEvent = z.strictObject({
+  /** App event type. */
+  eventType: z.enum(["APPLICATION_EVENT_TYPE_UNSPECIFIED","INSTALLED","CHANGED","DATA_CLEARED","REMOVED","REPLACED","RESTARTED","PINNED","UNPINNED"]).optional(),
+  /** The creation time of the event. */
+  createTime: timestamp.optional(),
+});
+export type ApplicationEvent = z.infer<typeof ApplicationEvent>;
+
 /** The application signing key certificate. */
 export const ApplicationSigningKeyCert = z.strictObject({
   /** Required. */
@@ -123,6 +141,54 @@ export const ApplicationPolicy = z.strictObject({
 });
 export type ApplicationPolicy = z.infer<typeof ApplicationPolicy>;
 
+/** Keyed app state reported by the app. */
+export const KeyedAppState = z.strictObject({
+  /** The key for the app state. */
+  key: z.string().optional(),
+  /** The severity of the app state. */
+  severity: z.enum(["SEVERITY_UNSPECIFIED","INFO","ERROR"]).optional(),
+  /** Optionally, a free-form message string to explain the app state. */
+  message: z.string().optional(),
+  /** Optionally, a machine-readable value to be read by the EMM. */
+  data: z.string().optional(),
+  /** The creation time of the app state on the device. */
+  createTime: timestamp.optional(),
+  /** The time the app state was most recently updated. */
+  lastUpdateTime: timestamp.optional(),
+});
+export type KeyedAppState = z.infer<typeof KeyedAppState>;
+
+/** Information reported about an installed app. */
+export const ApplicationReport = z.strictObject({
+  /** Package name of the app. */
+  packageName: z.string().optional(),
+  /** The app version as displayed to the user. */
+  versionName: z.string().optional(),
+  /** The app version code, which can be used to determine whether one version is more recent than another. */
+  versionCode: int32.optional(),
+  /** The list of app events which have occurred in the last 30 hours. */
+  events: z.array(ApplicationEvent).optional(),
+  /** The display name of the app. */
+  displayName: z.string().optional(),
+  /** The SHA-256 hash of the app's APK file, which can be used to verify the app hasn't been modified. */
+  packageSha256Hash: z.string().optional(),
+  /** Deprecated. @deprecated */
+  signingKeyCertFingerprints: z.array(z.string()).optional(),
+  /** The package name of the app that installed this app. */
+  installerPackageName: z.string().optional(),
+  /** The source of the package. */
+  applicationSource: z.enum(["APPLICATION_SOURCE_UNSPECIFIED","SYSTEM_APP_FACTORY_VERSION","SYSTEM_APP_UPDATED_VERSION","INSTALLED_FROM_PLAY_STORE","CUSTOM"]).optional(),
+  /** Application state. */
+  state: z.enum(["APPLICATION_STATE_UNSPECIFIED","REMOVED","INSTALLED"]).optional(),
+  /** List of keyed app states reported by the app. */
+  keyedAppStates: z.array(KeyedAppState).optional(),
+  /** Whether the app is user facing. */
+  userFacingType: z.enum(["USER_FACING_TYPE_UNSPECIFIED","NOT_USER_FACING","USER_FACING"]).optional(),
+  /** Output only. (Output only.) */
+  signingKeyCerts: z.array(ApplicationSigningKeyCert).optional(),
+});
+export type ApplicationReport = z.infer<typeof ApplicationReport>;
+
 /** Settings controlling the behavior of application reports. */
 export const ApplicationReportingSettings = z.strictObject({
   /** Whether removed apps are included in application reports. */
@@ -138,6 +204,198 @@ export const BlockAction = z.strictObject({
   blockScope: z.enum(["BLOCK_SCOPE_UNSPECIFIED","BLOCK_SCOPE_WORK_PROFILE","BLOCK_SCOPE_DEVICE"]).optional(),
 });
 export type BlockAction = z.infer<typeof BlockAction>;
+
+/** Parameters associated with the CLEAR_APP_DATA command to clear the data of specified apps from the device. */
+export const ClearAppsDataParams = z.strictObject({
+  /** The package names of the apps whose data will be cleared when the command is executed. */
+  packageNames: z.array(z.string()).optional(),
+});
+export type ClearAppsDataParams = z.infer<typeof ClearAppsDataParams>;
+
+/** The result of an attempt to clear the data of a single app. */
+export const PerAppResult = z.strictObject({
+  /** The result of an attempt to clear the data of a single app. */
+  clearingResult: z.enum(["CLEARING_RESULT_UNSPECIFIED","SUCCESS","APP_NOT_FOUND","APP_PROTECTED","API_LEVEL"]).optional(),
+});
+export type PerAppResult = z.infer<typeof PerAppResult>;
+
+/** Status of the CLEAR_APP_DATA command to clear the data of specified apps from the device. */
+export const ClearAppsDataStatus = z.strictObject({
+  /** The per-app results, a mapping from package names to the respective clearing result. */
+  results: z.record(z.string(), PerAppResult).optional(),
+});
+export type ClearAppsDataStatus = z.infer<typeof ClearAppsDataStatus>;
+
+/** Details of the eSIM added or removed. */
+export const EsimInfo = z.strictObject({
+  /** Output only. (Output only.) */
+  iccId: z.string().optional(),
+});
+export type EsimInfo = z.infer<typeof EsimInfo>;
+
+/** Internal error details if present for the ADD_ESIM or REMOVE_ESIM command. */
+export const InternalErrorDetails = z.strictObject({
+  /** Output only. (Output only.) */
+  operationCode: int64.optional(),
+  /** Output only. (Output only.) */
+  errorCode: int64.optional(),
+  /** Output only. (Output only.) */
+  operationCodeDetail: z.enum(["OPERATION_CODE_DETAIL_UNSPECIFIED","OPERATION_SYSTEM","OPERATION_SIM_SLOT","OPERATION_EUICC_CARD","OPERATION_SMDX","OPERATION_SWITCH","OPERATION_DOWNLOAD","OPERATION_METADATA","OPERATION_EUICC_GSMA","OPERATION_APDU","OPERATION_SMDX_SUBJECT_REASON_CODE","OPERATION_HTTP"]).optional(),
+  /** Output only. (Output only.) */
+  errorCodeDetail: z.enum(["ERROR_CODE_DETAIL_UNSPECIFIED","ERROR_TIME_OUT","ERROR_EUICC_MISSING","ERROR_UNSUPPORTED_VERSION","ERROR_ADDRESS_MISSING","ERROR_INVALID_CONFIRMATION_CODE","ERROR_CERTIFICATE_ERROR","ERROR_NO_PROFILES_AVAILABLE","ERROR_CONNECTION_ERROR","ERROR_INVALID_RESPONSE","ERROR_CARRIER_LOCKED","ERROR_DISALLOWED_BY_PPR","ERROR_INVALID_ACTIVATION_CODE","ERROR_INCOMPATIBLE_CARRIER","ERROR_OPERATION_BUSY","ERROR_INSTALL_PROFILE","ERROR_EUICC_INSUFFICIENT_MEMORY","ERROR_INVALID_PORT","ERROR_SIM_MISSING"]).optional(),
+});
+export type InternalErrorDetails = z.infer<typeof InternalErrorDetails>;
+
+/** Status and error details (if present) of an ADD_ESIM or REMOVE_ESIM command. */
+export const EsimCommandStatus = z.strictObject({
+  /** Output only. (Output only.) */
+  status: z.enum(["STATUS_UNSPECIFIED","SUCCESS","IN_PROGRESS","PENDING_USER_ACTION","ERROR_SETUP_IN_PROGRESS","ERROR_USER_DENIED","INTERNAL_ERROR","ERROR_ICC_ID_NOT_FOUND","ERROR_MULTIPLE_ACTIVE_ESIMS_NO_AVAILABLE_SLOT"]).optional(),
+  /** Output only. (Output only.) */
+  internalErrorDetails: InternalErrorDetails.optional(),
+  /** Output only. (Output only.) */
+  esimInfo: EsimInfo.optional(),
+});
+export type EsimCommandStatus = z.infer<typeof EsimCommandStatus>;
+
+/** Parameters associated with the REMOVE_ESIM command to remove an eSIM profile from the device. */
+export const RemoveEsimParams = z.strictObject({
+  /** Required. */
+  iccId: z.string().optional(),
+});
+export type RemoveEsimParams = z.infer<typeof RemoveEsimParams>;
+
+/** Parameters associated with the REQUEST_DEVICE_INFO command to get device related information. */
+export const RequestDeviceInfoParams = z.strictObject({
+  /** Required. */
+  deviceInfo: z.enum(["DEVICE_INFO_UNSPECIFIED","EID"]).optional(),
+});
+export type RequestDeviceInfoParams = z.infer<typeof RequestDeviceInfoParams>;
+
+/** EID information for each eUICC chip. */
+export const Eid = z.strictObject({
+  /** Output only. (Output only.) */
+  eid: z.string().optional(),
+});
+export type Eid = z.infer<typeof Eid>;
+
+/** Information related to the EIDs of the device. */
+export const EidInfo = z.strictObject({
+  /** Output only. (Output only.) */
+  eids: z.array(Eid).optional(),
+});
+export type EidInfo = z.infer<typeof EidInfo>;
+
+/** Status of the REQUEST_DEVICE_INFO command. */
+export const RequestDeviceInfoStatus = z.strictObject({
+  /** Output only. (Output only.) */
+  status: z.enum(["STATUS_UNSPECIFIED","SUCCEEDED","PENDING_USER_ACTION","USER_DECLINED","UNSUPPORTED"]).optional(),
+  /** Information related to the EIDs of the device. */
+  eidInfo: EidInfo.optional(),
+});
+export type RequestDeviceInfoStatus = z.infer<typeof RequestDeviceInfoStatus>;
+
+/** Provides a user-facing message with locale info. */
+export const UserFacingMessage = z.strictObject({
+  /** A map containing pairs, where locale is a well-formed BCP 47 language (https://www.w3.org/International/articles/language-tags/) code, such as en-US, es-ES, or fr. */
+  localizedMessages: z.record(z.string(), z.string()).optional(),
+  /** The default message displayed if no localized message is specified or the user's locale doesn't match with any of the localized messages. */
+  defaultMessage: z.string().optional(),
+});
+export type UserFacingMessage = z.infer<typeof UserFacingMessage>;
+
+/** Parameters associated with the START_LOST_MODE command to put the device into lost mode. */
+export const StartLostModeParams = z.strictObject({
+  /** The message displayed to the user when the device is in lost mode. */
+  lostMessage: UserFacingMessage.optional(),
+  /** The phone number that will be called when the device is in lost mode and the call owner button is tapped. */
+  lostPhoneNumber: UserFacingMessage.optional(),
+  /** The email address displayed to the user when the device is in lost mode. */
+  lostEmailAddress: z.string().optional(),
+  /** The street address displayed to the user when the device is in lost mode. */
+  lostStreetAddress: UserFacingMessage.optional(),
+  /** The organization name displayed to the user when the device is in lost mode. */
+  lostOrganization: UserFacingMessage.optional(),
+});
+export type StartLostModeParams = z.infer<typeof StartLostModeParams>;
+
+/** Status of the START_LOST_MODE command to put the device into lost mode. */
+export const StartLostModeStatus = z.strictObject({
+  /** The status. */
+  status: z.enum(["STATUS_UNSPECIFIED","SUCCESS","RESET_PASSWORD_RECENTLY","USER_EXIT_LOST_MODE_RECENTLY","ALREADY_IN_LOST_MODE"]).optional(),
+});
+export type StartLostModeStatus = z.infer<typeof StartLostModeStatus>;
+
+/** Parameters associated with the STOP_LOST_MODE command to take the device out of lost mode. */
+export const StopLostModeParams = z.strictObject({});
+export type StopLostModeParams = z.infer<typeof StopLostModeParams>;
+
+/** Status of the STOP_LOST_MODE command to take the device out of lost mode. */
+export const StopLostModeStatus = z.strictObject({
+  /** The status. */
+  status: z.enum(["STATUS_UNSPECIFIED","SUCCESS","NOT_IN_LOST_MODE"]).optional(),
+});
+export type StopLostModeStatus = z.infer<typeof StopLostModeStatus>;
+
+/** Parameters associated with the WIPE command to wipe the device. */
+export const WipeParams = z.strictObject({
+  /** Optional. */
+  wipeDataFlags: z.array(z.enum(["WIPE_DATA_FLAG_UNSPECIFIED","PRESERVE_RESET_PROTECTION_DATA","WIPE_EXTERNAL_STORAGE","WIPE_ESIMS"])).optional(),
+  /** Optional. */
+  wipeReason: UserFacingMessage.optional(),
+});
+export type WipeParams = z.infer<typeof WipeParams>;
+
+/** A command. */
+export const Command = z.strictObject({
+  /** The type of the command. */
+  type: z.enum(["COMMAND_TYPE_UNSPECIFIED","LOCK","RESET_PASSWORD","REBOOT","RELINQUISH_OWNERSHIP","CLEAR_APP_DATA","START_LOST_MODE","STOP_LOST_MODE","ADD_ESIM","REMOVE_ESIM","REQUEST_DEVICE_INFO","WIPE"]).optional(),
+  /** The timestamp at which the command was created. */
+  createTime: timestamp.optional(),
+  /** The duration for which the command is valid. */
+  duration: duration.optional(),
+  /** The resource name of the user that owns the device in the form enterprises/{enterpriseId}/users/{userId}. */
+  userName: z.string().optional(),
+  /** If the command failed, an error code explaining the failure. */
+  errorCode: z.enum(["COMMAND_ERROR_CODE_UNSPECIFIED","UNKNOWN","API_LEVEL","MANAGEMENT_MODE","INVALID_VALUE","UNSUPPORTED"]).optional(),
+  /** For commands of type RESET_PASSWORD, optionally specifies the new password. */
+  newPassword: z.string().optional(),
+  /** For commands of type RESET_PASSWORD, optionally specifies flags. */
+  resetPasswordFlags: z.array(z.enum(["RESET_PASSWORD_FLAG_UNSPECIFIED","REQUIRE_ENTRY","DO_NOT_ASK_CREDENTIALS_ON_BOOT","LOCK_NOW"])).optional(),
+  /** Parameters for the CLEAR_APP_DATA command to clear the data of specified apps from the device. */
+  clearAppsDataParams: ClearAppsDataParams.optional(),
+  /** Parameters for the START_LOST_MODE command to put the device into lost mode. */
+  startLostModeParams: StartLostModeParams.optional(),
+  /** Parameters for the STOP_LOST_MODE command to take the device out of lost mode. */
+  stopLostModeParams: StopLostModeParams.optional(),
+  /** Optional. */
+  addEsimParams: AddEsimParams.optional(),
+  /** Optional. */
+  removeEsimParams: RemoveEsimParams.optional(),
+  /** Optional. */
+  requestDeviceInfoParams: RequestDeviceInfoParams.optional(),
+  /** Optional. */
+  wipeParams: WipeParams.optional(),
+  /** Output only. (Output only.) */
+  clearAppsDataStatus: ClearAppsDataStatus.optional(),
+  /** Output only. (Output only.) */
+  startLostModeStatus: StartLostModeStatus.optional(),
+  /** Output only. (Output only.) */
+  stopLostModeStatus: StopLostModeStatus.optional(),
+  /** Output only. (Output only.) */
+  esimStatus: EsimCommandStatus.optional(),
+  /** Output only. (Output only.) */
+  requestDeviceInfoStatus: RequestDeviceInfoStatus.optional(),
+});
+export type Command = z.infer<typeof Command>;
+
+/** Information about Common Criteria Mode—security standards defined in the Common Criteria for Information Technology Security Evaluation (https://www.commoncriteriaportal.org/) (CC).This information... */
+export const CommonCriteriaModeInfo = z.strictObject({
+  /** Whether Common Criteria Mode is enabled. */
+  commonCriteriaModeStatus: z.enum(["COMMON_CRITERIA_MODE_STATUS_UNKNOWN","COMMON_CRITERIA_MODE_DISABLED","COMMON_CRITERIA_MODE_ENABLED"]).optional(),
+  /** Output only. (Output only.) */
+  policySignatureVerificationStatus: z.enum(["POLICY_SIGNATURE_VERIFICATION_STATUS_UNSPECIFIED","POLICY_SIGNATURE_VERIFICATION_DISABLED","POLICY_SIGNATURE_VERIFICATION_SUCCEEDED","POLICY_SIGNATURE_VERIFICATION_NOT_SUPPORTED","POLICY_SIGNATURE_VERIFICATION_FAILED"]).optional(),
+});
+export type CommonCriteriaModeInfo = z.infer<typeof CommonCriteriaModeInfo>;
 
 /** Contact details for managed Google Play enterprises. */
 export const ContactInfo = z.strictObject({
@@ -158,9 +416,336 @@ export const ContactInfo = z.strictObject({
 });
 export type ContactInfo = z.infer<typeof ContactInfo>;
 
-/** A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs. */
-export const Empty = z.strictObject({});
-export type Empty = z.infer<typeof Empty>;
+/** Additional context for non-compliance related to default application settings. */
+export const DefaultApplicationContext = z.strictObject({
+  /** Output only. (Output only.) */
+  defaultApplicationScope: z.enum(["DEFAULT_APPLICATION_SCOPE_UNSPECIFIED","SCOPE_FULLY_MANAGED","SCOPE_WORK_PROFILE","SCOPE_PERSONAL_PROFILE"]).optional(),
+});
+export type DefaultApplicationContext = z.infer<typeof DefaultApplicationContext>;
+
+/** Details on a default application setting attempt. */
+export const DefaultApplicationSettingAttempt = z.strictObject({
+  /** Output only. (Output only.) */
+  packageName: z.string().optional(),
+  /** Output only. (Output only.) */
+  attemptOutcome: z.enum(["ATTEMPT_OUTCOME_UNSPECIFIED","SUCCESS","APP_NOT_INSTALLED","APP_SIGNING_CERT_MISMATCH","OTHER_FAILURE"]).optional(),
+});
+export type DefaultApplicationSettingAttempt = z.infer<typeof DefaultApplicationSettingAttempt>;
+
+/** The default application information for a specific DefaultApplicationType. */
+export const DefaultApplicationInfo = z.strictObject({
+  /** Output only. (Output only.) */
+  defaultApplicationType: z.enum(["DEFAULT_APPLICATION_TYPE_UNSPECIFIED","DEFAULT_ASSISTANT","DEFAULT_BROWSER","DEFAULT_CALL_REDIRECTION","DEFAULT_CALL_SCREENING","DEFAULT_DIALER","DEFAULT_HOME","DEFAULT_SMS","DEFAULT_WALLET"]).optional(),
+  /** Output only. (Output only.) */
+  packageName: z.string().optional(),
+  /** Output only. (Output only.) */
+  defaultApplicationSettingAttempts: z.array(DefaultApplicationSettingAttempt).optional(),
+});
+export type DefaultApplicationInfo = z.infer<typeof DefaultApplicationInfo>;
+
+/** Information about security related device settings on device. */
+export const DeviceSettings = z.strictObject({
+  /** Whether the device is secured with PIN/password. */
+  isDeviceSecure: z.boolean().optional(),
+  /** Whether installing apps from unknown sources is enabled. */
+  unknownSourcesEnabled: z.boolean().optional(),
+  /** Whether developer mode is enabled on the device. */
+  developmentSettingsEnabled: z.boolean().optional(),
+  /** Whether ADB (https://developer.android.com/studio/command-line/adb.html) is enabled on the device. */
+  adbEnabled: z.boolean().optional(),
+  /** Whether the storage encryption is enabled. */
+  isEncrypted: z.boolean().optional(),
+  /** Encryption status from DevicePolicyManager. */
+  encryptionStatus: z.enum(["ENCRYPTION_STATUS_UNSPECIFIED","UNSUPPORTED","INACTIVE","ACTIVATING","ACTIVE","ACTIVE_DEFAULT_KEY","ACTIVE_PER_USER"]).optional(),
+  /** Whether Google Play Protect verification (https://support.google.com/accounts/answer/2812853) is enforced on the device. */
+  verifyAppsEnabled: z.boolean().optional(),
+});
+export type DeviceSettings = z.infer<typeof DeviceSettings>;
+
+/** Device display information. */
+export const Display = z.strictObject({
+  /** Name of the display. */
+  name: z.string().optional(),
+  /** Unique display id. */
+  displayId: int32.optional(),
+  /** Refresh rate of the display in frames per second. */
+  refreshRate: int32.optional(),
+  /** State of the display. */
+  state: z.enum(["DISPLAY_STATE_UNSPECIFIED","OFF","ON","DOZE","SUSPENDED"]).optional(),
+  /** Display width in pixels. */
+  width: int32.optional(),
+  /** Display height in pixels. */
+  height: int32.optional(),
+  /** Display density expressed as dots-per-inch. */
+  density: int32.optional(),
+});
+export type Display = z.infer<typeof Display>;
+
+/** Information related to whether this device was migrated from being managed by another Device Policy Controller (DPC). */
+export const DpcMigrationInfo = z.strictObject({
+  /** Output only. (Output only.) */
+  previousDpc: z.string().optional(),
+  /** Output only. (Output only.) */
+  additionalData: z.string().optional(),
+});
+export type DpcMigrationInfo = z.infer<typeof DpcMigrationInfo>;
+
+/** Information related to the eUICC chip. */
+export const EuiccChipInfo = z.strictObject({
+  /** Output only. (Output only.) */
+  eid: z.string().optional(),
+});
+export type EuiccChipInfo = z.infer<typeof EuiccChipInfo>;
+
+/** Information about device hardware. */
+export const HardwareInfo = z.strictObject({
+  /** Brand of the device. */
+  brand: z.string().optional(),
+  /** Name of the hardware. */
+  hardware: z.string().optional(),
+  /** Baseband version. */
+  deviceBasebandVersion: z.string().optional(),
+  /** Manufacturer. */
+  manufacturer: z.string().optional(),
+  /** The device serial number. */
+  serialNumber: z.string().optional(),
+  /** The model of the device. */
+  model: z.string().optional(),
+  /** Battery shutdown temperature thresholds in Celsius for each battery on the device. */
+  batteryShutdownTemperatures: z.array(z.number()).optional(),
+  /** Battery throttling temperature thresholds in Celsius for each battery on the device. */
+  batteryThrottlingTemperatures: z.array(z.number()).optional(),
+  /** CPU shutdown temperature thresholds in Celsius for each CPU on the device. */
+  cpuShutdownTemperatures: z.array(z.number()).optional(),
+  /** CPU throttling temperature thresholds in Celsius for each CPU on the device. */
+  cpuThrottlingTemperatures: z.array(z.number()).optional(),
+  /** GPU shutdown temperature thresholds in Celsius for each GPU on the device. */
+  gpuShutdownTemperatures: z.array(z.number()).optional(),
+  /** GPU throttling temperature thresholds in Celsius for each GPU on the device. */
+  gpuThrottlingTemperatures: z.array(z.number()).optional(),
+  /** Device skin shutdown temperature thresholds in Celsius. */
+  skinShutdownTemperatures: z.array(z.number()).optional(),
+  /** Device skin throttling temperature thresholds in Celsius. */
+  skinThrottlingTemperatures: z.array(z.number()).optional(),
+  /** Output only. (Output only.) */
+  enterpriseSpecificId: z.string().optional(),
+  /** Output only. (Output only.) */
+  euiccChipInfo: z.array(EuiccChipInfo).optional(),
+});
+export type HardwareInfo = z.infer<typeof HardwareInfo>;
+
+/** Hardware status. */
+export const HardwareStatus = z.strictObject({
+  /** The time the measurements were taken. */
+  createTime: timestamp.optional(),
+  /** Current battery temperatures in Celsius for each battery on the device. */
+  batteryTemperatures: z.array(z.number()).optional(),
+  /** Current CPU temperatures in Celsius for each CPU on the device. */
+  cpuTemperatures: z.array(z.number()).optional(),
+  /** Current GPU temperatures in Celsius for each GPU on the device. */
+  gpuTemperatures: z.array(z.number()).optional(),
+  /** Current device skin temperatures in Celsius. */
+  skinTemperatures: z.array(z.number()).optional(),
+  /** Fan speeds in RPM for each fan on the device. */
+  fanSpeeds: z.array(z.number()).optional(),
+  /** CPU usages in percentage for each core available on the device. */
+  cpuUsages: z.array(z.number()).optional(),
+});
+export type HardwareStatus = z.infer<typeof HardwareStatus>;
+
+/** An event related to memory and storage measurements.To distinguish between new and old events, we recommend using the createTime field. */
+export const MemoryEvent = z.strictObject({
+  /** Event type. */
+  eventType: z.enum(["MEMORY_EVENT_TYPE_UNSPECIFIED","RAM_MEASURED","INTERNAL_STORAGE_MEASURED","EXTERNAL_STORAGE_DETECTED","EXTERNAL_STORAGE_REMOVED","EXTERNAL_STORAGE_MEASURED"]).optional(),
+  /** The creation time of the event. */
+  createTime: timestamp.optional(),
+  /** The number of free bytes in the medium, or for EXTERNAL_STORAGE_DETECTED, the total capacity in bytes of the storage medium. */
+  byteCount: int64.optional(),
+});
+export type MemoryEvent = z.infer<typeof MemoryEvent>;
+
+/** Information about device memory and storage. */
+export const MemoryInfo = z.strictObject({
+  /** Total RAM on device in bytes. */
+  totalRam: int64.optional(),
+  /** Total internal storage on device in bytes. */
+  totalInternalStorage: int64.optional(),
+});
+export type MemoryInfo = z.infer<typeof MemoryInfo>;
+
+/** Telephony information associated with a given SIM card on the device. */
+export const TelephonyInfo = z.strictObject({
+  /** The phone number associated with this SIM card. */
+  phoneNumber: z.string().optional(),
+  /** The carrier name associated with this SIM card. */
+  carrierName: z.string().optional(),
+  /** Output only. (Output only.) */
+  iccId: z.string().optional(),
+  /** Output only. (Output only.) */
+  activationState: z.enum(["ACTIVATION_STATE_UNSPECIFIED","ACTIVATED","NOT_ACTIVATED"]).optional(),
+  /** Output only. (Output only.) */
+  configMode: z.enum(["CONFIG_MODE_UNSPECIFIED","ADMIN_CONFIGURED","USER_CONFIGURED"]).optional(),
+});
+export type TelephonyInfo = z.infer<typeof TelephonyInfo>;
+
+/** Device network info. */
+export const NetworkInfo = z.strictObject({
+  /** IMEI number of the GSM device. */
+  imei: z.string().optional(),
+  /** MEID number of the CDMA device. */
+  meid: z.string().optional(),
+  /** Wi-Fi MAC address of the device. */
+  wifiMacAddress: z.string().optional(),
+  /** Alphabetic name of current registered operator. @deprecated */
+  networkOperatorName: z.string().optional(),
+  /** Provides telephony information associated with each SIM card on the device. */
+  telephonyInfos: z.array(TelephonyInfo).optional(),
+});
+export type NetworkInfo = z.infer<typeof NetworkInfo>;
+
+/** Additional context for non-compliance related to Wi-Fi configuration. */
+export const OncWifiContext = z.strictObject({
+  /** The GUID of non-compliant Wi-Fi configuration. */
+  wifiGuid: z.string().optional(),
+});
+export type OncWifiContext = z.infer<typeof OncWifiContext>;
+
+/** Additional context for non-compliance related to password policies. */
+export const PasswordPoliciesContext = z.strictObject({
+  /** The scope of non-compliant password. */
+  passwordPolicyScope: z.enum(["SCOPE_UNSPECIFIED","SCOPE_DEVICE","SCOPE_PROFILE"]).optional(),
+});
+export type PasswordPoliciesContext = z.infer<typeof PasswordPoliciesContext>;
+
+/** Additional context for SpecificNonComplianceReason. */
+export const SpecificNonComplianceContext = z.strictObject({
+  /** Additional context for non-compliance related to Wi-Fi configuration. */
+  oncWifiContext: OncWifiContext.optional(),
+  /** Additional context for non-compliance related to password policies. */
+  passwordPoliciesContext: PasswordPoliciesContext.optional(),
+  /** Output only. (Output only.) */
+  defaultApplicationContext: DefaultApplicationContext.optional(),
+});
+export type SpecificNonComplianceContext = z.infer<typeof SpecificNonComplianceContext>;
+
+/** Provides detail about non-compliance with a policy setting. */
+export const NonComplianceDetail = z.strictObject({
+  /** The name of the policy setting. */
+  settingName: z.string().optional(),
+  /** The reason the device is not in compliance with the setting. */
+  nonComplianceReason: z.enum(["NON_COMPLIANCE_REASON_UNSPECIFIED","API_LEVEL","MANAGEMENT_MODE","USER_ACTION","INVALID_VALUE","APP_NOT_INSTALLED","UNSUPPORTED","APP_INSTALLED","PENDING","APP_INCOMPATIBLE","APP_NOT_UPDATED","DEVICE_INCOMPATIBLE","APP_SIGNING_CERT_MISMATCH","PROJECT_NOT_PERMITTED"]).optional(),
+  /** The package name indicating which app is out of compliance, if applicable. */
+  packageName: z.string().optional(),
+  /** For settings with nested fields, if a particular nested field is out of compliance, this specifies the full path to the offending field. */
+  fieldPath: z.string().optional(),
+  /** If the policy setting could not be applied, the current value of the setting on the device. */
+  currentValue: z.unknown().optional(),
+  /** If package_name is set and the non-compliance reason is APP_NOT_INSTALLED or APP_NOT_UPDATED, the detailed reason the app can't be installed or updated. */
+  installationFailureReason: z.enum(["INSTALLATION_FAILURE_REASON_UNSPECIFIED","INSTALLATION_FAILURE_REASON_UNKNOWN","IN_PROGRESS","NOT_FOUND","NOT_COMPATIBLE_WITH_DEVICE","NOT_APPROVED","PERMISSIONS_NOT_ACCEPTED","NOT_AVAILABLE_IN_COUNTRY","NO_LICENSES_REMAINING","NOT_ENROLLED","USER_INVALID","NETWORK_ERROR_UNRELIABLE_CONNECTION","INSUFFICIENT_STORAGE"]).optional(),
+  /** The policy-specific reason the device is not in compliance with the setting. */
+  specificNonComplianceReason: z.enum(["SPECIFIC_NON_COMPLIANCE_REASON_UNSPECIFIED","PASSWORD_POLICIES_USER_CREDENTIALS_CONFIRMATION_REQUIRED","PASSWORD_POLICIES_PASSWORD_EXPIRED","PASSWORD_POLICIES_PASSWORD_NOT_SUFFICIENT","ONC_WIFI_INVALID_VALUE","ONC_WIFI_API_LEVEL","ONC_WIFI_INVALID_ENTERPRISE_CONFIG","ONC_WIFI_USER_SHOULD_REMOVE_NETWORK","ONC_WIFI_KEY_PAIR_ALIAS_NOT_CORRESPONDING_TO_EXISTING_KEY","PERMISSIBLE_USAGE_RESTRICTION","REQUIRED_ACCOUNT_NOT_IN_ENTERPRISE","NEW_ACCOUNT_NOT_IN_ENTERPRISE","DEFAULT_APPLICATION_SETTING_UNSUPPORTED_SCOPES","DEFAULT_APPLICATION_SETTING_FAILED_FOR_SCOPE","PRIVATE_DNS_HOST_NOT_SERVING"]).optional(),
+  /** Additional context for specific_non_compliance_reason. */
+  specificNonComplianceContext: SpecificNonComplianceContext.optional(),
+});
+export type NonComplianceDetail = z.infer<typeof NonComplianceDetail>;
+
+/** Requirements for the password used to unlock a device. */
+export const PasswordRequirements = z.strictObject({
+  /** The minimum allowed password length. */
+  passwordMinimumLength: int32.optional(),
+  /** Minimum number of letters required in the password. */
+  passwordMinimumLetters: int32.optional(),
+  /** Minimum number of lower case letters required in the password. */
+  passwordMinimumLowerCase: int32.optional(),
+  /** Minimum number of non-letter characters (numerical digits or symbols) required in the password. */
+  passwordMinimumNonLetter: int32.optional(),
+  /** Minimum number of numerical digits required in the password. */
+  passwordMinimumNumeric: int32.optional(),
+  /** Minimum number of symbols required in the password. */
+  passwordMinimumSymbols: int32.optional(),
+  /** Minimum number of upper case letters required in the password. */
+  passwordMinimumUpperCase: int32.optional(),
+  /** The required password quality. */
+  passwordQuality: z.enum(["PASSWORD_QUALITY_UNSPECIFIED","BIOMETRIC_WEAK","SOMETHING","NUMERIC","NUMERIC_COMPLEX","ALPHABETIC","ALPHANUMERIC","COMPLEX","COMPLEXITY_LOW","COMPLEXITY_MEDIUM","COMPLEXITY_HIGH"]).optional(),
+  /** The length of the password history. */
+  passwordHistoryLength: int32.optional(),
+  /** Number of incorrect device-unlock passwords that can be entered before a device is wiped. */
+  maximumFailedPasswordsForWipe: int32.optional(),
+  /** Password expiration timeout. */
+  passwordExpirationTimeout: duration.optional(),
+  /** The scope that the password requirement applies to. */
+  passwordScope: z.enum(["SCOPE_UNSPECIFIED","SCOPE_DEVICE","SCOPE_PROFILE"]).optional(),
+  /** The length of time after a device or work profile is unlocked using a strong form of authentication (password, PIN, pattern) that it can be unlocked using any other authentication method (e.g. */
+  requirePasswordUnlock: z.enum(["REQUIRE_PASSWORD_UNLOCK_UNSPECIFIED","USE_DEFAULT_DEVICE_TIMEOUT","REQUIRE_EVERY_DAY"]).optional(),
+  /** Controls whether a unified lock is allowed for the device and the work profile, on devices running Android 9 and above with a work profile. */
+  unifiedLockSettings: z.enum(["UNIFIED_LOCK_SETTINGS_UNSPECIFIED","ALLOW_UNIFIED_WORK_AND_PERSONAL_LOCK","REQUIRE_SEPARATE_WORK_LOCK"]).optional(),
+});
+export type PasswordRequirements = z.infer<typeof PasswordRequirements>;
+
+/** A power management event. */
+export const PowerManagementEvent = z.strictObject({
+  /** Event type. */
+  eventType: z.enum(["POWER_MANAGEMENT_EVENT_TYPE_UNSPECIFIED","BATTERY_LEVEL_COLLECTED","POWER_CONNECTED","POWER_DISCONNECTED","BATTERY_LOW","BATTERY_OKAY","BOOT_COMPLETED","SHUTDOWN"]).optional(),
+  /** The creation time of the event. */
+  createTime: timestamp.optional(),
+  /** For BATTERY_LEVEL_COLLECTED events, the battery level as a percentage. */
+  batteryLevel: z.number().optional(),
+});
+export type PowerManagementEvent = z.infer<typeof PowerManagementEvent>;
+
+/** Additional details regarding the security posture of the device. */
+export const PostureDetail = z.strictObject({
+  /** A specific security risk that negatively affects the security posture of the device. */
+  securityRisk: z.enum(["SECURITY_RISK_UNSPECIFIED","UNKNOWN_OS","COMPROMISED_OS","HARDWARE_BACKED_EVALUATION_FAILED"]).optional(),
+  /** Corresponding admin-facing advice to mitigate this security risk and improve the security posture of the device. */
+  advice: z.array(UserFacingMessage).optional(),
+});
+export type PostureDetail = z.infer<typeof PostureDetail>;
+
+/** The security posture of the device, as determined by the current device state and the policies applied. */
+export const SecurityPosture = z.strictObject({
+  /** Device's security posture value. */
+  devicePosture: z.enum(["POSTURE_UNSPECIFIED","SECURE","AT_RISK","POTENTIALLY_COMPROMISED"]).optional(),
+  /** Additional details regarding the security posture of the device. */
+  postureDetails: z.array(PostureDetail).optional(),
+});
+export type SecurityPosture = z.infer<typeof SecurityPosture>;
+
+/** Information about a potential pending system update. */
+export const SystemUpdateInfo = z.strictObject({
+  /** The status of an update: whether an update exists and what type it is. */
+  updateStatus: z.enum(["UPDATE_STATUS_UNKNOWN","UP_TO_DATE","UNKNOWN_UPDATE_AVAILABLE","SECURITY_UPDATE_AVAILABLE","OS_UPDATE_AVAILABLE"]).optional(),
+  /** The time when the update was first available. */
+  updateReceivedTime: timestamp.optional(),
+});
+export type SystemUpdateInfo = z.infer<typeof SystemUpdateInfo>;
+
+/** Information about device software. */
+export const SoftwareInfo = z.strictObject({
+  /** The user-visible Android version string. */
+  androidVersion: z.string().optional(),
+  /** The Android Device Policy app version code. */
+  androidDevicePolicyVersionCode: int32.optional(),
+  /** The Android Device Policy app version as displayed to the user. */
+  androidDevicePolicyVersionName: z.string().optional(),
+  /** Android build ID string meant for displaying to the user. */
+  androidBuildNumber: z.string().optional(),
+  /** Kernel version, for example, 2.6.32.9-g103d848. */
+  deviceKernelVersion: z.string().optional(),
+  /** The system bootloader version number, e.g. */
+  bootloaderVersion: z.string().optional(),
+  /** Build time. */
+  androidBuildTime: timestamp.optional(),
+  /** Security patch level, e.g. */
+  securityPatchLevel: z.string().optional(),
+  /** An IETF BCP 47 language code for the primary locale on the device. */
+  primaryLanguageCode: z.string().optional(),
+  /** SHA-256 hash of android.content.pm.Signature (https://developer.android.com/reference/android/content/pm/Signature.html) associated with the system package, which can be used to verify that the sys... */
+  deviceBuildSignature: z.string().optional(),
+  /** Information about a potential pending system update. */
+  systemUpdateInfo: SystemUpdateInfo.optional(),
+});
+export type SoftwareInfo = z.infer<typeof SoftwareInfo>;
 
 /** A user belonging to an enterprise. */
 export const User = z.strictObject({
@@ -168,6 +753,89 @@ export const User = z.strictObject({
   accountIdentifier: z.string().optional(),
 });
 export type User = z.infer<typeof User>;
+
+/** A device owned by an enterprise. */
+export const Device = z.strictObject({
+  /** The name of the device in the form enterprises/{enterpriseId}/devices/{deviceId}. */
+  name: z.string().optional(),
+  /** The resource name of the user that owns this device in the form enterprises/{enterpriseId}/users/{userId}. */
+  userName: z.string().optional(),
+  /** The type of management mode Android Device Policy takes on the device. */
+  managementMode: z.enum(["MANAGEMENT_MODE_UNSPECIFIED","DEVICE_OWNER","PROFILE_OWNER"]).optional(),
+  /** The state to be applied to the device. */
+  state: z.enum(["DEVICE_STATE_UNSPECIFIED","ACTIVE","DISABLED","DELETED","PROVISIONING","LOST","PREPARING_FOR_MIGRATION","DEACTIVATED_BY_DEVICE_FINANCE"]).optional(),
+  /** The state currently applied to the device. */
+  appliedState: z.enum(["DEVICE_STATE_UNSPECIFIED","ACTIVE","DISABLED","DELETED","PROVISIONING","LOST","PREPARING_FOR_MIGRATION","DEACTIVATED_BY_DEVICE_FINANCE"]).optional(),
+  /** Whether the device is compliant with its policy. */
+  policyCompliant: z.boolean().optional(),
+  /** Details about policy settings that the device is not compliant with. */
+  nonComplianceDetails: z.array(NonComplianceDetail).optional(),
+  /** The time of device enrollment. */
+  enrollmentTime: timestamp.optional(),
+  /** The last time the device sent a status report. */
+  lastStatusReportTime: timestamp.optional(),
+  /** Deprecated. @deprecated */
+  lastPolicyComplianceReportTime: timestamp.optional(),
+  /** The last time the device fetched its policy. */
+  lastPolicySyncTime: timestamp.optional(),
+  /** The name of the policy applied to the device, in the form enterprises/{enterpriseId}/policies/{policyId}. */
+  policyName: z.string().optional(),
+  /** The name of the policy currently applied to the device. */
+  appliedPolicyName: z.string().optional(),
+  /** The version of the policy currently applied to the device. */
+  appliedPolicyVersion: int64.optional(),
+  /** The API level of the Android platform version running on the device. */
+  apiLevel: int32.optional(),
+  /** If the device was enrolled with an enrollment token with additional data provided, this field contains that data. */
+  enrollmentTokenData: z.string().optional(),
+  /** If the device was enrolled with an enrollment token, this field contains the name of the token. */
+  enrollmentTokenName: z.string().optional(),
+  /** If the device state is DISABLED, an optional message that is displayed on the device indicating the reason the device is disabled. */
+  disabledReason: UserFacingMessage.optional(),
+  /** Detailed information about the device software. */
+  softwareInfo: SoftwareInfo.optional(),
+  /** Detailed information about the device hardware. */
+  hardwareInfo: HardwareInfo.optional(),
+  /** Detailed information about displays on the device. */
+  displays: z.array(Display).optional(),
+  /** Reports for apps installed on the device. */
+  applicationReports: z.array(ApplicationReport).optional(),
+  /** If the same physical device has been enrolled multiple times, this field contains its previous device names. */
+  previousDeviceNames: z.array(z.string()).optional(),
+  /** Device network information. */
+  networkInfo: NetworkInfo.optional(),
+  /** Memory information: contains information about device memory and storage. */
+  memoryInfo: MemoryInfo.optional(),
+  /** Events related to memory and storage measurements in chronological order. */
+  memoryEvents: z.array(MemoryEvent).optional(),
+  /** Power management events on the device in chronological order. */
+  powerManagementEvents: z.array(PowerManagementEvent).optional(),
+  /** Hardware status samples in chronological order. */
+  hardwareStatusSamples: z.array(HardwareStatus).optional(),
+  /** Device settings information. */
+  deviceSettings: DeviceSettings.optional(),
+  /** The user who owns the device. */
+  user: User.optional(),
+  /** Map of selected system properties name and value related to the device. */
+  systemProperties: z.record(z.string(), z.string()).optional(),
+  /** Device's security posture value that reflects how secure the device is. */
+  securityPosture: SecurityPosture.optional(),
+  /** Ownership of the managed device. */
+  ownership: z.enum(["OWNERSHIP_UNSPECIFIED","COMPANY_OWNED","PERSONALLY_OWNED"]).optional(),
+  /** Information about Common Criteria Mode—security standards defined in the Common Criteria for Information Technology Security Evaluation (https://www.commoncriteriaportal.org/) (CC).This information... */
+  commonCriteriaModeInfo: CommonCriteriaModeInfo.optional(),
+  /** The password requirements currently applied to the device. */
+  appliedPasswordPolicies: z.array(PasswordRequirements).optional(),
+  /** Output only. (Output only.) */
+  dpcMigrationInfo: DpcMigrationInfo.optional(),
+  /** Output only. (Output only.) */
+  defaultApplicationInfo: z.array(DefaultApplicationInfo).optional(),
+});
+export type Device = z.infer<typeof Device>;
+
+/** A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs. */
+export const Empty = z.strictObject({});
+export type Empty = z.infer<typeof Empty>;
 
 /** An enrollment token. */
 export const EnrollmentToken = z.strictObject({
@@ -227,15 +895,6 @@ export const SigninDetail = z.strictObject({
 });
 export type SigninDetail = z.infer<typeof SigninDetail>;
 
-/** Provides a user-facing message with locale info. */
-export const UserFacingMessage = z.strictObject({
-  /** A map containing pairs, where locale is a well-formed BCP 47 language (https://www.w3.org/International/articles/language-tags/) code, such as en-US, es-ES, or fr. */
-  localizedMessages: z.record(z.string(), z.string()).optional(),
-  /** The default message displayed if no localized message is specified or the user's locale doesn't match with any of the localized messages. */
-  defaultMessage: z.string().optional(),
-});
-export type UserFacingMessage = z.infer<typeof UserFacingMessage>;
-
 /** A terms and conditions page to be accepted during provisioning. */
 export const TermsAndConditions = z.strictObject({
   /** A short header which appears above the HTML content. */
@@ -278,6 +937,15 @@ export const Enterprise = z.strictObject({
 });
 export type Enterprise = z.infer<typeof Enterprise>;
 
+/** Response to a request to list devices for a given enterprise. */
+export const ListDevicesResponse = z.strictObject({
+  /** The list of devices. */
+  devices: z.array(Device).optional(),
+  /** If there are more results, a token to retrieve next page of results. */
+  nextPageToken: z.string().optional(),
+});
+export type ListDevicesResponse = z.infer<typeof ListDevicesResponse>;
+
 /** The Status type defines a logical error model that is suitable for different programming environments, including REST APIs and RPC APIs. */
 export const Status = z.strictObject({
   /** The status code, which should be an enum value of google.rpc.Code. */
@@ -303,39 +971,6 @@ export const Operation = z.strictObject({
   response: z.record(z.string(), z.unknown()).optional(),
 });
 export type Operation = z.infer<typeof Operation>;
-
-/** Requirements for the password used to unlock a device. */
-export const PasswordRequirements = z.strictObject({
-  /** The minimum allowed password length. */
-  passwordMinimumLength: int32.optional(),
-  /** Minimum number of letters required in the password. */
-  passwordMinimumLetters: int32.optional(),
-  /** Minimum number of lower case letters required in the password. */
-  passwordMinimumLowerCase: int32.optional(),
-  /** Minimum number of non-letter characters (numerical digits or symbols) required in the password. */
-  passwordMinimumNonLetter: int32.optional(),
-  /** Minimum number of numerical digits required in the password. */
-  passwordMinimumNumeric: int32.optional(),
-  /** Minimum number of symbols required in the password. */
-  passwordMinimumSymbols: int32.optional(),
-  /** Minimum number of upper case letters required in the password. */
-  passwordMinimumUpperCase: int32.optional(),
-  /** The required password quality. */
-  passwordQuality: z.enum(["PASSWORD_QUALITY_UNSPECIFIED","BIOMETRIC_WEAK","SOMETHING","NUMERIC","NUMERIC_COMPLEX","ALPHABETIC","ALPHANUMERIC","COMPLEX","COMPLEXITY_LOW","COMPLEXITY_MEDIUM","COMPLEXITY_HIGH"]).optional(),
-  /** The length of the password history. */
-  passwordHistoryLength: int32.optional(),
-  /** Number of incorrect device-unlock passwords that can be entered before a device is wiped. */
-  maximumFailedPasswordsForWipe: int32.optional(),
-  /** Password expiration timeout. */
-  passwordExpirationTimeout: duration.optional(),
-  /** The scope that the password requirement applies to. */
-  passwordScope: z.enum(["SCOPE_UNSPECIFIED","SCOPE_DEVICE","SCOPE_PROFILE"]).optional(),
-  /** The length of time after a device or work profile is unlocked using a strong form of authentication (password, PIN, pattern) that it can be unlocked using any other authentication method (e.g. */
-  requirePasswordUnlock: z.enum(["REQUIRE_PASSWORD_UNLOCK_UNSPECIFIED","USE_DEFAULT_DEVICE_TIMEOUT","REQUIRE_EVERY_DAY"]).optional(),
-  /** Controls whether a unified lock is allowed for the device and the work profile, on devices running Android 9 and above with a work profile. */
-  unifiedLockSettings: z.enum(["UNIFIED_LOCK_SETTINGS_UNSPECIFIED","ALLOW_UNIFIED_WORK_AND_PERSONAL_LOCK","REQUIRE_SEPARATE_WORK_LOCK"]).optional(),
-});
-export type PasswordRequirements = z.infer<typeof PasswordRequirements>;
 
 /** An action to reset a company owned device or delete a work profile. */
 export const WipeAction = z.strictObject({

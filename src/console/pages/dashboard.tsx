@@ -5,11 +5,13 @@ import { Banner, Layout } from '../layout.tsx';
 export interface DashboardData {
   platforms: Array<{ platform: string; enrolled: number; pending: number; unenrolled: number }>;
   enrolledLast7Days: number;
+  /** Enrolled Android devices by their last report's policyCompliant. */
+  android: { compliant: number; nonCompliant: number };
   push: { state: ExpiryState; daysLeft: number; topic: string } | null;
   ca: { state: ExpiryState; daysLeft: number };
 }
 
-const PLATFORM_NAMES: Record<string, string> = { ios: 'iOS', ipados: 'iPadOS', macos: 'macOS', tvos: 'tvOS', watchos: 'watchOS', visionos: 'visionOS', unknown: 'Not known yet' };
+const PLATFORM_NAMES: Record<string, string> = { ios: 'iOS', ipados: 'iPadOS', macos: 'macOS', tvos: 'tvOS', watchos: 'watchOS', visionos: 'visionOS', android: 'Android', unknown: 'Not known yet' };
 export const platformName = (p: string | null) => PLATFORM_NAMES[p ?? 'unknown'] ?? p ?? 'Not known yet';
 
 function PushBanner(props: { push: DashboardData['push'] }) {
@@ -62,6 +64,18 @@ export function DashboardPage(props: { session: Session; data: DashboardData }) 
           enrolled in the last 7 days
         </div>
       </div>
+      {data.android.compliant + data.android.nonCompliant > 0 ? (
+        <div class="cards">
+          <div class="card">
+            <div class="big" data-testid="android-compliant">{data.android.compliant}</div>
+            Android devices compliant with their policy
+          </div>
+          <div class="card">
+            <div class="big" data-testid="android-non-compliant">{data.android.nonCompliant}</div>
+            Android devices not compliant (or not reported yet)
+          </div>
+        </div>
+      ) : null}
       <h2>By platform</h2>
       {data.platforms.length === 0 ? (
         <p>No devices yet.</p>

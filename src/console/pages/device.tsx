@@ -1,17 +1,18 @@
+import type { Child } from 'hono/jsx';
 import type { Session } from '../../admins/service.ts';
 import type { DeviceViews } from '../../api/device-service.ts';
-import type { FleetQueries } from '../../apple/fleet-queries.ts';
+import type { FleetQueries } from '../../devices/fleet-queries.ts';
 import { Banner, Layout, when, DataTable } from '../layout.tsx';
 import { AppleDeviceActions, type Availability } from './device-actions.tsx';
 import { platformName } from './dashboard.tsx';
 
 type Device = ReturnType<DeviceViews['get']>;
-type History = ReturnType<FleetQueries['commandHistory']>;
+export type History = ReturnType<FleetQueries['commandHistory']>;
 
-const at = (iso: string | null) => (iso === null ? '—' : when(Date.parse(iso)));
+export const at = (iso: string | null) => (iso === null ? '—' : when(Date.parse(iso)));
 const show = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
-function Facts(props: { items: Array<[string, unknown]> }) {
+export function Facts(props: { items: Array<[string, unknown]> }) {
   return (
     <dl class="facts">
       {props.items.map(([k, v]) => (
@@ -24,6 +25,45 @@ function Facts(props: { items: Array<[string, unknown]> }) {
   );
 }
 
+/** A device page's frame: the way back, the name, the outcome of the last action. */
+export function DeviceFrame(props: { name: string; session: Session; notice?: string; error?: string; children: Child }) {
+  return (
+    <Layout title={props.name} session={props.session} nav="devices">
+      <p>
+        <a href="/devices">← Devices</a>
+      </p>
+      <h1>{props.name}</h1>
+      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
+      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+      {props.children}
+    </Layout>
+  );
+}
+
+/** The device's commands, Apple or Android, newest first. */
+export function CommandHistory(props: { history: History }) {
+  return (
+    <>
+      <h2>Command history</h2>
+      {props.history.length === 0 ? (
+        <p>No commands yet.</p>
+      ) : (
+        <DataTable columns={['Command', 'Status', 'Queued', 'Updated', 'By']} testId="history">
+          {props.history.map((h) => (
+            <tr data-request-type={h.requestType}>
+              <td>{h.requestType}</td>
+              <td class="status">{h.status}</td>
+              <td>{when(h.queuedAt)}</td>
+              <td>{when(h.updatedAt)}</td>
+              <td>{h.createdBy ?? 'appliance'}</td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+    </>
+  );
+}
+
 /** `available` is null for read-only admins and devices not enrolled: no actions are shown then. */
 export function DevicePage(props: { session: Session; device: Device; available: Availability | null; history: History; notice?: string; error?: string }) {
   const d = props.device;
@@ -33,13 +73,7 @@ export function DevicePage(props: { session: Session; device: Device; available:
   const profiles = Array.isArray(d.inventory.profiles) ? (d.inventory.profiles as Array<Record<string, unknown>>) : [];
   const name = d.device_name ?? d.id;
   return (
-    <Layout title={name} session={props.session} nav="devices">
-      <p>
-        <a href="/devices">← Devices</a>
-      </p>
-      <h1>{name}</h1>
-      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
-      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+    <DeviceFrame name={name} session={props.session} notice={props.notice} error={props.error}>
 
       <h2>Overview</h2>
       <Facts
@@ -64,22 +98,7 @@ export function DevicePage(props: { session: Session; device: Device; available:
         </>
       ) : null}
 
-      <h2>Command history</h2>
-      {props.history.length === 0 ? (
-        <p>No commands yet.</p>
-      ) : (
-        <DataTable columns={['Command', 'Status', 'Queued', 'Updated', 'By']} testId="history">
-          {props.history.map((h) => (
-            <tr data-request-type={h.requestType}>
-              <td>{h.requestType}</td>
-              <td class="status">{h.status}</td>
-              <td>{when(h.queuedAt)}</td>
-              <td>{when(h.updatedAt)}</td>
-              <td>{h.createdBy ?? 'appliance'}</td>
-            </tr>
-          ))}
-        </DataTable>
-      )}
+      <CommandHistory history={props.history} />
 
       <h2>Inventory</h2>
       <p class="muted">Updated {at(d.inventory.updated_at)}</p>
@@ -123,6 +142,6 @@ export function DevicePage(props: { session: Session; device: Device; available:
           </tr>
         ))}
       </DataTable>
-    </Layout>
+    </DeviceFrame>
   );
 }

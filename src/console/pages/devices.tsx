@@ -1,6 +1,6 @@
 import type { Session } from '../../admins/service.ts';
 import { DEVICE_PLATFORMS } from '../../api/device-service.ts';
-import type { FleetRow } from '../../apple/fleet-queries.ts';
+import type { FleetRow } from '../../devices/fleet-queries.ts';
 import { Layout, when, DataTable } from '../layout.tsx';
 import { platformName } from './dashboard.tsx';
 

@@ -1,7 +1,7 @@
-import http2, { type ClientHttp2Session } from 'node:http2';
-import { ClientReason, classifyConnectionError, classifyResponse, errorCode, type Attempt } from './failures.ts';
-
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+import { ClientReason, classifyConnectionError, classifyResponse, type Attempt } from './failures.ts';
+import type { H2Connection, StreamAbort, StreamHandler } from './h2/connection.ts';
+import { ErrorCode } from './h2/frames.ts';
+import { STATIC_INDEX, encodeFields, literalLength, writeLiteral, type HeaderList } from './h2/hpack.ts';
 
 // Apple's error bodies are one small JSON object; anything bigger is not APNs talking.
 const MAX_BODY = 4096;
@@ -13,19 +13,40 @@ export interface PushRequest {
   expiration: number;
 }
 
-/** The request exactly as Apple's provider API wants it for an MDM wake-up. */
-export function pushHeaders(r: PushRequest, topic: string): http2.OutgoingHttpHeaders {
-  return {
-    ':method': 'POST',
-    ':path': `/3/device/${r.token}`,
-    'apns-topic': topic,
-    'apns-push-type': 'mdm',
-    'apns-priority': '10',
-    'apns-expiration': String(r.expiration),
-  };
+/**
+ * The request exactly as Apple's provider API wants it for an MDM wake-up: POST
+ * /3/device/<token> with apns-topic, apns-push-type mdm, apns-priority 10 and apns-expiration.
+ * What every request of a connection shares is encoded once; a push adds its path and expiration.
+ */
+export class PushHeaders {
+  private readonly head: Buffer;
+  private readonly tail: Buffer;
+
+  constructor(
+    authority: string,
+    readonly topic: string,
+  ) {
+    this.head = encodeFields([STATIC_INDEX.methodPost, STATIC_INDEX.schemeHttps, [STATIC_INDEX.authority, authority]]);
+    this.tail = encodeFields([
+      ['apns-topic', topic],
+      ['apns-push-type', 'mdm'],
+      ['apns-priority', '10'],
+    ]);
+  }
+
+  block(r: PushRequest): Buffer {
+    const path = `/3/device/${r.token}`;
+    const expiration = String(r.expiration);
+    const buf = Buffer.allocUnsafe(this.head.length + literalLength(STATIC_INDEX.path, path) + this.tail.length + literalLength('apns-expiration', expiration));
+    let pos = this.head.copy(buf, 0);
+    pos = writeLiteral(buf, pos, STATIC_INDEX.path, path);
+    pos += this.tail.copy(buf, pos);
+    writeLiteral(buf, pos, 'apns-expiration', expiration);
+    return buf;
+  }
 }
 
-export const pushBody = (pushMagic: string): string => '{"mdm":' + JSON.stringify(pushMagic) + '}';
+export const pushBody = (pushMagic: string): Buffer => Buffer.from('{"mdm":' + JSON.stringify(pushMagic) + '}', 'utf8');
 
 /** What a push's stream reports to: its session. */
 export interface PushOwner {
@@ -34,23 +55,19 @@ export interface PushOwner {
   settled(p: PushStream, outcome: Attempt): void;
 }
 
-const STATE = Symbol('push');
-type Tagged = http2.ClientHttp2Stream & { [STATE]: PushStream };
-
 /**
  * One push on its stream, settling on exactly one outcome whatever the mix of response, reset,
- * error and timeout the stream goes through. The stream's listeners are shared functions that
- * find this state on the stream: at 100,000 pushes, four closures per request show up in the
- * garbage collector's time. The session times requests out (timeout()), one sweep for all.
+ * connection loss and timeout it goes through. The session times requests out (timeout()), one
+ * sweep for all.
  */
-export class PushStream {
+export class PushStream implements StreamHandler {
   settled = false;
-  status: number | undefined;
+  status = 0;
   apnsId = '';
-  streamError: unknown;
   chunks: Buffer[] | null = null;
   bodyBytes = 0;
-  stream: http2.ClientHttp2Stream | null = null;
+  streamId = 0;
+  conn: H2Connection | null = null;
 
   constructor(
     readonly owner: PushOwner,
@@ -65,70 +82,51 @@ export class PushStream {
     this.owner.settled(this, outcome);
   }
 
-  /** A wall-clock bound rather than stream.setTimeout's inactivity one: a wedged session must not hold a push forever. */
+  /** A wall-clock bound rather than an inactivity one: a wedged session must not hold a push forever. */
   timeout(): void {
     this.settle({ ok: false, permanent: false, reason: ClientReason.Timeout });
-    const stream = this.stream;
-    if (stream && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    if (this.conn && this.streamId) this.conn.reset(this.streamId, ErrorCode.CANCEL);
   }
-}
 
-function onResponse(this: Tagged, headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader): void {
-  const p = this[STATE];
-  p.status = Number(headers[':status']);
-  const id = headers['apns-id'];
-  p.apnsId = typeof id === 'string' ? id : '';
-}
+  onResponse(status: number, headers: HeaderList): void {
+    this.status = status;
+    for (const [name, value] of headers) if (name === 'apns-id') this.apnsId = value;
+  }
 
-function onData(this: Tagged, chunk: Buffer): void {
-  const p = this[STATE];
-  if (p.bodyBytes < MAX_BODY) (p.chunks ??= []).push(chunk);
-  p.bodyBytes += chunk.length;
-}
+  onData(chunk: Buffer): void {
+    if (this.bodyBytes < MAX_BODY) (this.chunks ??= []).push(chunk);
+    this.bodyBytes += chunk.length;
+  }
 
-function onError(this: Tagged, err: unknown): void {
-  this[STATE].streamError = err;
-}
-
-function onClose(this: Tagged): void {
-  const p = this[STATE];
-  if (p.settled) return;
-  const status = p.status;
-  if (status !== undefined) {
+  onEnd(): void {
+    const status = this.status;
     // APNs sends no body with a 200.
-    p.settle(status === 200 ? { ok: true, apnsId: p.apnsId } : failureFromBody(status, p.chunks ? Buffer.concat(p.chunks) : Buffer.alloc(0)));
-    return;
+    this.settle(status === 200 ? { ok: true, apnsId: this.apnsId } : failureFromBody(status, this.chunks ? Buffer.concat(this.chunks) : Buffer.alloc(0)));
   }
-  const goawayLast = p.owner.goawayLast;
-  const unprocessed = this.id === undefined || this.rstCode === NGHTTP2_REFUSED_STREAM || (goawayLast !== null && this.id > goawayLast);
-  if (unprocessed) {
-    p.settle({ ok: false, permanent: false, reason: goawayLast !== null ? ClientReason.Goaway : ClientReason.StreamReset, unprocessed: true });
-  } else if (p.streamError !== undefined && errorCode(p.streamError) !== 'ERR_HTTP2_STREAM_ERROR') {
-    p.settle(classifyConnectionError(p.streamError));
-  } else {
-    p.settle({ ok: false, permanent: false, reason: ClientReason.StreamReset, detail: `rst ${this.rstCode}` });
+
+  onAbort(a: StreamAbort): void {
+    if (a.kind === 'refused') {
+      const goaway = a.goaway || this.owner.goawayLast !== null;
+      this.settle({ ok: false, permanent: false, reason: goaway ? ClientReason.Goaway : ClientReason.StreamReset, unprocessed: true });
+    } else if (a.kind === 'reset') {
+      this.settle({ ok: false, permanent: false, reason: ClientReason.StreamReset, detail: `rst ${a.code}` });
+    } else {
+      this.settle(classifyConnectionError(a.error));
+    }
   }
 }
 
-/** Sends `p`'s push on an open session; the outcome goes to p.owner.settled. */
-export function sendPush(session: ClientHttp2Session, r: PushRequest, topic: string, p: PushStream): void {
-  let stream: Tagged;
+/** Sends `p`'s push on an open connection; the outcome goes to p.owner.settled. */
+export function sendPush(conn: H2Connection, headers: PushHeaders, r: PushRequest, p: PushStream): void {
   try {
-    stream = session.request(pushHeaders(r, topic)) as Tagged;
+    p.streamId = conn.request(headers.block(r), pushBody(r.pushMagic), p);
+    p.conn = conn;
   } catch (err) {
-    // The session went away (GOAWAY, destroyed) between the pick and the request: nothing was
+    // The connection went away (GOAWAY, closed) between the pick and the request: nothing was
     // sent. Settled on the next tick: the caller may be in the middle of handing out requests.
     const outcome: Attempt = { ...classifyConnectionError(err, ClientReason.ConnectionLost), unprocessed: true };
     process.nextTick(() => p.settle(outcome));
-    return;
   }
-  stream[STATE] = p;
-  p.stream = stream;
-  stream.on('response', onResponse);
-  stream.on('data', onData);
-  stream.on('error', onError);
-  stream.on('close', onClose);
-  stream.end(pushBody(r.pushMagic));
 }
 
 function failureFromBody(status: number, body: Buffer): Attempt {

@@ -1,9 +1,9 @@
-import http2, { type ClientHttp2Session } from 'node:http2';
 import net from 'node:net';
 import tls, { type SecureContext } from 'node:tls';
 import type { Logger } from '../../log.ts';
 import { ClientReason, classifyConnectionError, classifyGoaway, type Attempt, type AttemptFailure } from './failures.ts';
-import { PushStream, sendPush, type PushOwner, type PushRequest } from './request.ts';
+import { H2Connection } from './h2/connection.ts';
+import { PushHeaders, PushStream, sendPush, type PushOwner, type PushRequest } from './request.ts';
 
 export interface SessionOptions {
   id: number;
@@ -35,7 +35,10 @@ export class ApnsSession implements PushOwner {
   state: State = 'connecting';
   active = 0;
   capacity = 0;
-  private readonly session: ClientHttp2Session;
+  private readonly conn: H2Connection;
+  private readonly authority: string;
+  /** The request headers common to this connection's pushes, for the topic they were made for. */
+  private headers: PushHeaders | null = null;
   private readonly socket: tls.TLSSocket;
   goawayLast: number | null = null;
   /** Requests in flight, oldest first: the timeout sweep stops at the first young one. */
@@ -71,38 +74,27 @@ export class ApnsSession implements PushOwner {
       secureContext: o.secureContext,
       ALPNProtocols: ['h2'],
     });
-    this.session = http2.connect(o.url, { createConnection: () => this.socket, settings: { enablePush: false } });
+    this.authority = url.host;
+    this.conn = new H2Connection(this.socket, {
+      onSettings: (maxConcurrentStreams) => this.onSettings(maxConcurrentStreams),
+      onGoaway: (code, lastStreamID, data) => this.onGoaway(code, lastStreamID, data),
+      onError: (err) => {
+        this.lastError = err;
+        this.finish();
+      },
+      onClose: () => this.finish(),
+    });
     this.connectTimer = setTimeout(() => {
       this.failure = { ok: false, permanent: false, reason: ClientReason.ConnectTimeout };
       this.finish();
     }, o.connectTimeoutMs);
-
-    this.session.on('remoteSettings', (settings) => {
-      this.capacity = Math.min(o.maxStreams, settings.maxConcurrentStreams ?? o.maxStreams);
-      if (this.state === 'connecting') {
-        clearTimeout(this.connectTimer);
-        this.state = 'ready';
-        this.pingTimer = setInterval(() => this.ping(), o.pingIntervalMs).unref();
-        this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs).unref();
-        o.log.info({ session: this.id, maxConcurrentStreams: this.capacity }, 'APNs connection open');
+    this.socket.once('secureConnect', () => {
+      if (this.socket.alpnProtocol !== 'h2') {
+        this.lastError = Object.assign(new Error(`the server did not negotiate HTTP/2 (ALPN: ${this.socket.alpnProtocol || 'none'})`), { code: 'ERR_HTTP2_ALPN' });
+        this.finish();
       }
-      if (this.state === 'ready') o.onCapacity(this);
     });
-    this.session.on('goaway', (code, lastStreamID, data) => {
-      this.goawayLast = this.goawayLast === null ? lastStreamID : Math.min(this.goawayLast, lastStreamID);
-      const reason = goawayReason(data);
-      if (this.state === 'connecting') this.failure = classifyGoaway(reason);
-      if (this.state === 'connecting' || this.state === 'ready') o.log.info({ session: this.id, code, lastStreamID, reason }, 'APNs sent GOAWAY');
-      if (this.state === 'ready') this.state = 'draining';
-      this.closeIfIdle();
-    });
-    this.session.on('error', (err) => {
-      this.lastError = err;
-      this.finish();
-    });
-    this.session.on('close', () => this.finish());
-    // A TLS failure can leave the session destroyed without its own 'close' (seen with refused
-    // client certificates); the socket's events make sure the session is still accounted for.
+    // A TLS failure comes before any HTTP/2 frame; the socket's own events account for it.
     this.socket.on('error', (err: Error) => {
       this.lastError ??= err;
       this.finish();
@@ -110,12 +102,34 @@ export class ApnsSession implements PushOwner {
     this.socket.on('close', () => this.finish());
   }
 
+  private onSettings(maxConcurrentStreams: number): void {
+    const o = this.o;
+    this.capacity = Math.min(o.maxStreams, maxConcurrentStreams);
+    if (this.state === 'connecting') {
+      clearTimeout(this.connectTimer);
+      this.state = 'ready';
+      this.pingTimer = setInterval(() => this.ping(), o.pingIntervalMs).unref();
+      this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs).unref();
+      o.log.info({ session: this.id, maxConcurrentStreams: this.capacity }, 'APNs connection open');
+    }
+    if (this.state === 'ready') o.onCapacity(this);
+  }
+
+  private onGoaway(code: number, lastStreamID: number, data: Buffer): void {
+    this.goawayLast = this.goawayLast === null ? lastStreamID : Math.min(this.goawayLast, lastStreamID);
+    const reason = goawayReason(data);
+    if (this.state === 'connecting') this.failure = classifyGoaway(reason);
+    if (this.state === 'connecting' || this.state === 'ready') this.o.log.info({ session: this.id, code, lastStreamID, reason }, 'APNs sent GOAWAY');
+    if (this.state === 'ready') this.state = 'draining';
+    this.closeIfIdle();
+  }
+
   get closed(): Promise<void> {
     return this.closedPromise;
   }
 
   get hasRoom(): boolean {
-    return this.state === 'ready' && this.active < this.capacity && !this.session.destroyed;
+    return this.state === 'ready' && this.active < this.capacity && this.conn.canRequest;
   }
 
   /** One request; `job.resolve` gets its outcome, never called synchronously from here. */
@@ -123,7 +137,8 @@ export class ApnsSession implements PushOwner {
     this.active++;
     const p = new PushStream(this, r, this.sweeps);
     this.inFlight.add(p);
-    sendPush(this.session, r, topic, p);
+    if (this.headers?.topic !== topic) this.headers = new PushHeaders(this.authority, topic);
+    sendPush(this.conn, this.headers, r, p);
   }
 
   settled(p: PushStream, outcome: Attempt): void {
@@ -131,6 +146,8 @@ export class ApnsSession implements PushOwner {
     this.active--;
     if (this.state === 'closed' && this.inFlight.size === 0) clearInterval(this.sweepTimer);
     (p.job as { resolve(outcome: Attempt): void }).resolve(outcome);
+    // Stream ids run out after 2^30 requests: the connection makes way for a new one.
+    if (this.state === 'ready' && !this.conn.canRequest) this.drain();
     if (this.state === 'ready') this.o.onCapacity(this);
     else this.closeIfIdle();
   }
@@ -152,7 +169,7 @@ export class ApnsSession implements PushOwner {
       return;
     }
     this.state = 'draining';
-    this.session.close();
+    this.conn.close();
     this.closeIfIdle();
   }
 
@@ -180,9 +197,7 @@ export class ApnsSession implements PushOwner {
     }
     this.pingOutstanding = true;
     try {
-      this.session.ping((err) => {
-        if (!err) this.pingOutstanding = false;
-      });
+      this.conn.ping(() => (this.pingOutstanding = false));
     } catch (err) {
       this.lastError = err;
       this.finish();
@@ -198,7 +213,7 @@ export class ApnsSession implements PushOwner {
     clearInterval(this.pingTimer);
     // The sweep goes on while destroyed streams have yet to report: every push must end.
     if (this.inFlight.size === 0) clearInterval(this.sweepTimer);
-    if (!this.session.destroyed) this.session.destroy();
+    this.conn.destroy();
     if (!this.socket.destroyed) this.socket.destroy();
     if (wasConnecting) {
       const failure =

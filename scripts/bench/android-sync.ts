@@ -1,0 +1,161 @@
+// Reconciling a whole Android fleet: the fake Android Management API (test/support/fake-amapi.ts,
+// as strict as the discovery document) serves N enrolled devices from a child process on
+// loopback, 100 per devices.list page, and the appliance's reconcile stores every one into a
+// fresh data dir (each page upserted in its own transaction with one prepared statement).
+//
+// Reference, on the same machine and fake: the same client paging through devices.list without
+// storing anything: the ratio shows what reading and storing the reports adds to the paging.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { compose } from '../../src/main.ts';
+import { startFakeAmapi, type FakeAmapi } from '../../test/support/fake-amapi.ts';
+import { benchEnv, benchMain, forkFake, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
+
+const TARGET_S = 10;
+const PUBLIC_URL = 'http://127.0.0.1:8080';
+
+export const usage = `usage: npm run bench -- android-sync [options]
+
+  --devices N   devices the fake enterprise has, listed 100 per page (default 10000)
+  --keep        keep the temporary data dir (printed)
+
+Target: ${(10_000).toLocaleString('en')} devices reconciled in <= ${TARGET_S} s with bounded memory; devices/s, peak RSS and heap growth reported.
+`;
+
+export const main = benchMain(usage, bench);
+const log = logger('android-sync');
+
+type ToFake = { type: 'start' } | { type: 'devices'; enterprise: string; n: number } | { type: 'exit' };
+type FromFake = { type: 'started'; url: string; key: string } | { type: 'devices'; n: number };
+
+const startFake = () => forkFake<ToFake, FromFake>(import.meta.filename, '--fake-amapi', 'fake AMAPI');
+
+interface Phase {
+  name: string;
+  devices: number;
+  seconds: number;
+  cpuMs: number | null;
+  rssPeakDeltaMb: number;
+  heapDeltaMb: number;
+}
+
+/** Runs `fn`, sampling RSS every 20 ms: its peak above the start, and the heap's growth after a GC when exposed. */
+async function measured(name: string, fn: () => Promise<number>): Promise<Phase> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const rss0 = process.memoryUsage().rss;
+  const heap0 = process.memoryUsage().heapUsed;
+  let peak = rss0;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const cpu0 = procCpuMs(process.pid);
+  const t = performance.now();
+  const devices = await fn();
+  const seconds = (performance.now() - t) / 1000;
+  const cpu1 = procCpuMs(process.pid);
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  gc?.();
+  const mb = (b: number) => b / 1024 / 1024;
+  return { name, devices, seconds, cpuMs: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, rssPeakDeltaMb: mb(peak - rss0), heapDeltaMb: mb(process.memoryUsage().heapUsed - heap0) };
+}
+
+async function bench(argv: string[]): Promise<void> {
+  const values = parseOptions(argv, { devices: { type: 'string', default: '10000' } });
+  const n = numberOption('devices', values.devices, 1);
+  log(`${n.toLocaleString('en')} devices reconciled from a fake AMAPI in a child process; ${machine()}`);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdm-bench-android-'));
+  const fake = startFake();
+  const phases: Phase[] = [];
+  let app: ReturnType<typeof compose> | undefined;
+  try {
+    const started = await fake.ask({ type: 'start' }, 'started');
+    const env = { ...benchEnv(), MDM_DATA_DIR: dir, MDM_HTTPS_PORT: 'off', MDM_HTTP_PORT: '0', MDM_PUBLIC_URL: PUBLIC_URL, MDM_AMAPI_URL: started.url };
+    app = compose(loadConfig(env, {}), createLogger('warn', 2));
+    // Bound as an admin binds one: the key, a signup URL, Google's page, the callback.
+    app.android.importKey(started.key);
+    const signup = await app.android.createSignupUrl();
+    const back = new URL((await fetch(signup.url, { redirect: 'manual' })).headers.get('location')!);
+    const enterprise = await app.android.completeSignup({ state: back.searchParams.get('state')!, enterpriseToken: back.searchParams.get('enterpriseToken')! });
+    await fake.ask({ type: 'devices', enterprise: enterprise.name, n }, 'devices');
+    log(`the fake enterprise ${enterprise.name} has ${n.toLocaleString('en')} devices`);
+
+    const client = app.android.client;
+    phases.push(
+      await measured('reference: devices.list paged, nothing stored', async () => {
+        let count = 0;
+        let pageToken: string | undefined;
+        do {
+          const page = await client.listDevices(enterprise.name, { pageSize: 100, pageToken });
+          count += page.devices.length;
+          pageToken = page.nextPageToken;
+        } while (pageToken);
+        return count;
+      }),
+    );
+    log(`reference: ${phases[0]!.devices.toLocaleString('en')} devices in ${phases[0]!.seconds.toFixed(2)} s`);
+    const sync = app.androidSync;
+    phases.push(await measured('appliance: reconcile into a fresh data dir', async () => (await sync.reconcile()).devices));
+    const stored = (app.store.sqlite.prepare("SELECT count(*) AS n FROM android_devices WHERE status = 'enrolled'").get() as { n: number }).n;
+    if (stored !== n) throw new Error(`${n} devices listed but ${stored} stored`);
+    log(`appliance: ${stored.toLocaleString('en')} devices stored in ${phases[1]!.seconds.toFixed(2)} s`);
+  } finally {
+    if (fake.proc.connected) fake.proc.send({ type: 'exit' } satisfies ToFake);
+    app?.android.close();
+    app?.store.close();
+    if (values.keep) log(`kept ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
+  }
+  report(phases, n);
+}
+
+function report(phases: Phase[], n: number): void {
+  const rows = [['run', 'devices', 'elapsed s', 'devices/s', 'CPU s', 'peak RSS +MB', 'heap +MB']];
+  for (const p of phases) {
+    rows.push([
+      p.name,
+      p.devices.toLocaleString('en'),
+      p.seconds.toFixed(2),
+      Math.round(p.devices / p.seconds).toLocaleString('en'),
+      p.cpuMs === null ? 'n/a' : (p.cpuMs / 1000).toFixed(2),
+      p.rssPeakDeltaMb.toFixed(1),
+      p.heapDeltaMb.toFixed(1),
+    ]);
+  }
+  process.stdout.write('\n' + table(rows));
+  process.stdout.write(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB\n`);
+  const [reference, ours] = phases;
+  if (reference && ours) {
+    process.stdout.write(`appliance / reference time: ${(ours.seconds / reference.seconds).toFixed(2)}x\n`);
+    const met = ours.devices === n && ours.seconds <= TARGET_S;
+    process.stdout.write(`\ntarget <= ${TARGET_S} s for ${n.toLocaleString('en')} devices: ${met ? 'met' : 'NOT met'} (${ours.seconds.toFixed(2)} s)\n`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fake AMAPI process
+
+async function fakeProcess(): Promise<void> {
+  let fake: FakeAmapi | undefined;
+  process.on('message', async (m: ToFake) => {
+    const send = (r: FromFake) => process.send!(r);
+    if (m.type === 'start') {
+      fake = await startFakeAmapi();
+      send({ type: 'started', url: fake.url, key: fake.serviceAccountKey().json });
+    } else if (m.type === 'devices') {
+      fake!.addDevices(m.enterprise, m.n);
+      send({ type: 'devices', n: m.n });
+    } else {
+      await fake?.close();
+      process.disconnect();
+    }
+  });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename) && process.argv.includes('--fake-amapi')) {
+  await fakeProcess();
+}
