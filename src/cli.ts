@@ -7,6 +7,7 @@ import { createLogger } from './log.ts';
 import { compose, serve } from './main.ts';
 import { backupTo, restoreFrom } from './store/backup.ts';
 import { EVENT_TYPES } from './webhooks/events.ts';
+import { webhookEvent } from './audit/targets.ts';
 import { existingMasterKey } from './secrets/master-key.ts';
 import { parseDuration } from './duration.ts';
 import { parseSimulateArgs, SIMULATE_USAGE, SimulateUsageError } from './apple/simulator/options.ts';
@@ -22,6 +23,8 @@ import { certificatesIn, type VendorSource } from './push/vendor.ts';
 import { describeIssue } from './android/amapi/issues.ts';
 import { Policy } from './android/amapi/schemas.generated.ts';
 import type { EnterpriseView } from './android/service.ts';
+import { CLI_ACTOR } from './audit/service.ts';
+import { apiTokenEvent, deviceTarget, pushCertificateEvent, pushCsrEvent, pushVendorEvent } from './audit/targets.ts';
 
 const USAGE = `usage: mdm <command> [options]
 
@@ -156,7 +159,10 @@ async function main(argv: string[]): Promise<number | null> {
       const { values } = parse(rest, { ttl: { type: 'string' } });
       const ttl = parseDuration((values.ttl as string | undefined) ?? '1h');
       if (ttl === null) throw new UsageError('--ttl must be a duration such as 30m, 1h or 7d');
-      withAppliance(values, (app) => process.stdout.write(app.challenges.issue(ttl).secret + '\n'));
+      withAppliance(values, (app) => {
+        const issued = app.audit.within(CLI_ACTOR, () => app.challenges.issue(ttl), () => ({ action: 'scep.challenge.create', details: { ttl_ms: ttl } }));
+        process.stdout.write(issued.secret + '\n');
+      });
       return 0;
     }
     case 'ca': {
@@ -188,7 +194,9 @@ async function main(argv: string[]): Promise<number | null> {
         const reasonName = (values.reason as string | undefined) ?? 'unspecified';
         const reason = REVOCATION_REASONS[reasonName as keyof typeof REVOCATION_REASONS];
         if (reason === undefined) throw new UsageError(`--reason must be one of ${Object.keys(REVOCATION_REASONS).join(', ')}`);
-        withAppliance(values, (app) => app.ca.revoke(serial, reason));
+        withAppliance(values, (app) =>
+          app.audit.within(CLI_ACTOR, () => app.ca.revoke(serial, reason), () => ({ action: 'certificate.revoke', target: { type: 'certificate', id: serial }, details: { reason: reasonName } })),
+        );
         process.stdout.write(`revoked ${serial}\n`);
         return 0;
       }
@@ -208,7 +216,11 @@ async function main(argv: string[]): Promise<number | null> {
       const user = values.user as string | undefined;
       if (user !== undefined && !/^[^\s@]+@[^\s@]+$/.test(user)) throw new UsageError('--user must be an email address');
       withAppliance(values, (app) => {
-        const link = app.links.create({ userEmail: user ?? null, ownership, ttlMs: ttl });
+        const link = app.audit.within(
+          CLI_ACTOR,
+          () => app.links.create({ userEmail: user ?? null, ownership, ttlMs: ttl }),
+          (l) => ({ action: 'enrollment_link.create', target: { type: 'enrollment_link', id: l.id, label: user ?? null }, details: { ownership, ttl_ms: ttl } }),
+        );
         process.stdout.write(link.url + '\n');
       });
       return 0;
@@ -220,7 +232,9 @@ async function main(argv: string[]): Promise<number | null> {
         if (positionals.length > 1) throw new UsageError(`unexpected argument: ${positionals[1]}`);
         const username = values.username as string | undefined;
         if (!username?.trim()) throw new UsageError('admin totp reset needs --username NAME');
-        const wasOn = withAppliance(values, (app) => app.admins.twoFactor.reset(username));
+        const wasOn = withAppliance(values, (app) =>
+          app.audit.within(CLI_ACTOR, () => app.admins.twoFactor.reset(username), (on) => ({ action: 'admin.totp.reset', target: { type: 'admin', id: username.trim().toLowerCase() }, details: { was_on: on } })),
+        );
         process.stdout.write(wasOn ? `two-factor turned off for ${username.trim().toLowerCase()}; they can set it up again after signing in\n` : `two-factor was not on for ${username.trim().toLowerCase()}\n`);
         return 0;
       }
@@ -237,6 +251,7 @@ async function main(argv: string[]): Promise<number | null> {
         const app = compose(cfg, createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel, 2));
         try {
           const created = await app.admins.create({ username, password, role });
+          app.audit.record(CLI_ACTOR, { action: 'admin.create', target: { type: 'admin', id: created.id, label: created.username }, details: { role: created.role } });
           process.stdout.write(`created ${created.role} ${created.username}\n`);
         } finally {
           app.store.close();
@@ -256,7 +271,7 @@ async function main(argv: string[]): Promise<number | null> {
       if (sub === 'create') {
         const name = values.name as string | undefined;
         if (!name?.trim()) throw new UsageError('api-token create needs --name NAME');
-        const created = withAppliance(values, (app) => app.apiTokens.create(name));
+        const created = withAppliance(values, (app) => app.audit.within(CLI_ACTOR, () => app.apiTokens.create(name), apiTokenEvent('api_token.create')));
         // stdout is the secret alone, for TOKEN=$(mdm api-token create --name ci).
         process.stdout.write(created.token + '\n');
         process.stderr.write(`created API token ${created.id} (${created.name}); it is shown only this once\n`);
@@ -274,7 +289,7 @@ async function main(argv: string[]): Promise<number | null> {
       if (sub === 'revoke') {
         const id = positionals[0];
         if (!id) throw new UsageError('api-token revoke needs an ID (see mdm api-token list)');
-        const revoked = withAppliance(values, (app) => app.apiTokens.revoke(id));
+        const revoked = withAppliance(values, (app) => app.audit.within(CLI_ACTOR, () => app.apiTokens.revoke(id), apiTokenEvent('api_token.revoke')));
         process.stdout.write(`revoked ${revoked.id} (${revoked.name})\n`);
         return 0;
       }
@@ -286,7 +301,11 @@ async function main(argv: string[]): Promise<number | null> {
         if (!values.url || !values.events) throw new UsageError(`webhook create needs --url URL --events ${EVENT_TYPES.join(',')}`);
         const events = String(values.events).split(',').map((e) => e.trim()).filter(Boolean);
         const w = withAppliance(values, (app) =>
-          app.webhooks.create({ url: String(values.url), events, description: (values.description as string | undefined) ?? null, createdBy: 'cli' }),
+          app.audit.within(
+            CLI_ACTOR,
+            () => app.webhooks.create({ url: String(values.url), events, description: (values.description as string | undefined) ?? null, createdBy: 'cli' }),
+            webhookEvent('webhook.create', (x) => ({ events: x.events })),
+          ),
         );
         // stdout is the signing secret alone, like api-token create.
         process.stdout.write(w.secret + '\n');
@@ -302,7 +321,19 @@ async function main(argv: string[]): Promise<number | null> {
       if (sub === 'delete' || sub === 'ping') {
         const id = positionals[0];
         if (!id) throw new UsageError(`webhook ${sub} needs an ID (see mdm webhook list)`);
-        if (sub === 'delete') withAppliance(values, (app) => app.webhooks.remove(id));
+        if (sub === 'delete') {
+          withAppliance(values, (app) =>
+            app.audit.within(
+              CLI_ACTOR,
+              () => {
+                const w = app.webhooks.get(id);
+                app.webhooks.remove(id);
+                return w;
+              },
+              webhookEvent('webhook.delete'),
+            ),
+          );
+        }
         else {
           const d = withAppliance(values, (app) => app.webhooks.ping(id));
           process.stdout.write(`queued ping ${d.id}: the server sends it within seconds (see GET /api/v1/webhooks/${id}/deliveries)\n`);
@@ -418,6 +449,7 @@ async function pushSend(rest: string[]): Promise<number> {
   try {
     const pushes = createDevicePushes({ repo: app.appleRepo, apns, log: log.child({ mod: 'push' }), retryAfterMs: cfg.pushRetryAfter });
     const r = await pushes.pushNow(id);
+    app.audit.record(CLI_ACTOR, { action: 'device.push', target: deviceTarget(id), details: { ok: r.ok } });
     const tries = `${r.attempts} attempt${r.attempts === 1 ? '' : 's'}`;
     if (r.ok) {
       process.stdout.write(`pushed ${id}: 200, apns-id ${r.apnsId} (${tries})\n`);
@@ -449,7 +481,7 @@ function pushCommand(sub: string | undefined, rest: string[]): number {
     if (show && (values.cn !== undefined || values.email !== undefined)) throw new UsageError('push csr show takes only --out');
     const write = outFile(values.out as string | undefined);
     const csr = withAppliance(values, (app) => {
-      if (!show) return app.push.createCsr({ commonName: values.cn as string | undefined, email: values.email as string | undefined });
+      if (!show) return app.audit.within(CLI_ACTOR, () => app.push.createCsr({ commonName: values.cn as string | undefined, email: values.email as string | undefined }), pushCsrEvent);
       const pending = app.push.pendingCsr();
       if (!pending) throw new AppError('push_csr_missing', 'no pending push CSR: make one with mdm push csr', 404);
       return pending;
@@ -505,7 +537,7 @@ function pushCommand(sub: string | undefined, rest: string[]): number {
         certificates: [...certificatesIn(cert, `--cert ${values.cert as string}`), ...chain],
       };
     }
-    print(withAppliance(values, (app) => app.push.importVendor(source)));
+    print(withAppliance(values, (app) => app.audit.within(CLI_ACTOR, () => app.push.importVendor(source), pushVendorEvent)));
     return 0;
   }
 
@@ -531,7 +563,7 @@ function pushCommand(sub: string | undefined, rest: string[]): number {
     const certPem = readFlagFile('cert', values.cert as string).toString('utf8');
     const keyPem = values.key === undefined ? undefined : readFlagFile('key', values.key as string).toString('utf8');
     const passphrase = values['key-passphrase-stdin'] ? stdinSecret() : undefined;
-    const imported = withAppliance(values, (app) => app.push.importPem(certPem, keyPem, { passphrase, force: values.force === true }));
+    const imported = withAppliance(values, (app) => app.audit.within(CLI_ACTOR, () => app.push.importPem(certPem, keyPem, { passphrase, force: values.force === true }), pushCertificateEvent));
     process.stdout.write(describe(imported));
     return 0;
   }
@@ -557,7 +589,11 @@ async function androidWipeCommand(rest: string[]): Promise<number> {
     return 1;
   }
   const reasonMessage = values.reason === undefined ? undefined : String(values.reason);
-  const done = await withApplianceAsync(values, (app) => app.androidWipe.wipe({ deviceId, confirm: true, reasonMessage, createdBy: 'cli' }));
+  const done = await withApplianceAsync(values, async (app) => {
+    const done = await app.androidWipe.wipe({ deviceId, confirm: true, reasonMessage, createdBy: 'cli' });
+    app.audit.record(CLI_ACTOR, { action: 'device.wipe', target: deviceTarget(deviceId), details: { kind: done.effect, command_uuid: done.command_uuid } });
+    return done;
+  });
   process.stdout.write(`wiped ${done.device_id}: ${done.effect}\n`);
   return 0;
 }
@@ -575,7 +611,12 @@ async function androidDeviceCommand(rest: string[]): Promise<number> {
       throw new UsageError('--params must be a JSON object of the command\'s fields (Google\'s names)');
     }
   }
-  const sent = await withApplianceAsync(values, (app) => app.androidCommands.send({ deviceId, requestType: type, params, createdBy: 'cli' }));
+  const sent = await withApplianceAsync(values, async (app) => {
+    const sent = await app.androidCommands.send({ deviceId, requestType: type, params, createdBy: 'cli' });
+    // Never the parameters: RESET_PASSWORD carries a password.
+    app.audit.record(CLI_ACTOR, { action: 'command.send', target: deviceTarget(deviceId), details: { request_type: sent.request_type, command_uuid: sent.command_uuid } });
+    return sent;
+  });
   process.stdout.write(`${sent.command_uuid}\t${sent.request_type}\t${sent.status}\t${sent.operation_name ?? '-'}\n`);
   return 0;
 }
@@ -600,7 +641,9 @@ async function androidCommand(sub: string | undefined, rest: string[]): Promise<
   if (sub === 'key' && action === 'import') {
     noMore(1);
     const text = needFile();
-    const account = withAppliance(values, (app) => app.android.importKey(text));
+    const account = withAppliance(values, (app) =>
+      app.audit.within(CLI_ACTOR, () => app.android.importKey(text), (a) => ({ action: 'android.key.import', target: { type: 'android_service_account', id: a.clientEmail, label: a.projectId } })),
+    );
     process.stdout.write(`client_email: ${account.clientEmail}\nproject_id: ${account.projectId}\n`);
     return 0;
   }
@@ -611,7 +654,11 @@ async function androidCommand(sub: string | undefined, rest: string[]): Promise<
     return 0;
   }
   if (sub === 'signup' && action === undefined) {
-    const signup = await withApplianceAsync(values, (app) => app.android.createSignupUrl());
+    const signup = await withApplianceAsync(values, async (app) => {
+      const s = await app.android.createSignupUrl();
+      app.audit.record(CLI_ACTOR, { action: 'android.signup.create', target: { type: 'android_signup', id: s.name } });
+      return s;
+    });
     // stdout is the URL alone; the way on goes to stderr.
     process.stdout.write(signup.url + '\n');
     process.stderr.write('open this URL as the organisation\'s admin; Google sends the browser back to this appliance, which binds the enterprise\n');
@@ -630,7 +677,11 @@ async function androidCommand(sub: string | undefined, rest: string[]): Promise<
       process.stdout.write(e ? enterpriseText(e) : 'no enterprise is bound\n');
       return 0;
     }
-    const e = await withApplianceAsync(values, (app) => app.android.unbind());
+    const e = await withApplianceAsync(values, async (app) => {
+      const e = await app.android.unbind();
+      app.audit.record(CLI_ACTOR, { action: 'android.enterprise.unbind', target: { type: 'android_enterprise', id: e.name, label: e.displayName } });
+      return e;
+    });
     process.stdout.write(`unbound ${e.name}\n`);
     return 0;
   }
@@ -655,12 +706,20 @@ async function androidCommand(sub: string | undefined, rest: string[]): Promise<
       }
       const parsed = Policy.safeParse(raw);
       if (!parsed.success) throw new AppError('android_policy_invalid', describeIssue(parsed.error, 'policy'));
-      const p = await withApplianceAsync(values, (app) => app.android.putPolicy(name, parsed.data));
+      const p = await withApplianceAsync(values, async (app) => {
+        const p = await app.android.putPolicy(name, parsed.data);
+        app.audit.record(CLI_ACTOR, { action: 'android.policy.update', target: { type: 'android_policy', id: p.id, label: p.name }, details: { version: p.version } });
+        return p;
+      });
       process.stdout.write(`${p.name}\tversion ${p.version}\n`);
       return 0;
     }
     if (action === 'delete') {
-      const p = await withApplianceAsync(values, (app) => app.android.deletePolicy(name));
+      const p = await withApplianceAsync(values, async (app) => {
+        const p = await app.android.deletePolicy(name);
+        app.audit.record(CLI_ACTOR, { action: 'android.policy.delete', target: { type: 'android_policy', id: p.id, label: p.name } });
+        return p;
+      });
       process.stdout.write(`deleted ${p.name}\n`);
       return 0;
     }
@@ -696,6 +755,7 @@ async function androidEnrollCommand(argv: string[]): Promise<number> {
     const { token, png, svg } = await withApplianceAsync(values, async (app) => {
       const tokens = app.android.enrollmentTokens;
       const token = await tokens.create({ policyId, ownership, workProfile, userEmail: user ?? null, ttlMs, oneTimeOnly: values['one-time'] === true });
+      app.audit.record(CLI_ACTOR, { action: 'android.enrollment_token.create', target: { type: 'android_enrollment_token', id: token.id, label: token.userEmail }, details: { policy: token.policyId, ownership } });
       return { token, png: out.png === undefined ? null : await tokens.qrPng(token.id), svg: out.svg === undefined ? null : await tokens.qrSvg(token.id) };
     });
     if (png && out.png) fs.writeFileSync(out.png, png);
@@ -718,7 +778,11 @@ async function androidEnrollCommand(argv: string[]): Promise<number> {
   }
   if (action === 'revoke') {
     if (!id || extra.length) throw new UsageError('android enroll revoke needs one ID');
-    const t = await withApplianceAsync(values, (app) => app.android.enrollmentTokens.revoke(id));
+    const t = await withApplianceAsync(values, async (app) => {
+      const t = await app.android.enrollmentTokens.revoke(id);
+      app.audit.record(CLI_ACTOR, { action: 'android.enrollment_token.revoke', target: { type: 'android_enrollment_token', id: t.id, label: t.userEmail } });
+      return t;
+    });
     process.stdout.write(`revoked ${t.id} (${t.name})\n`);
     return 0;
   }

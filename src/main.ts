@@ -40,6 +40,7 @@ import { createAppleRepo } from './apple/repo.ts';
 import { appleMdmRoutes } from './apple/routes.ts';
 import { createAppleMdm } from './apple/service.ts';
 import { createDevicePushes } from './apple/device-pushes.ts';
+import { createDeviceActions } from './apple/device-actions.ts';
 import { createApnsClient } from './push/apns/client.ts';
 import { apnsEndpoint } from './push/apns/endpoint.ts';
 import { createPushRepo } from './push/repo.ts';
@@ -54,6 +55,8 @@ import { createAndroidCommands } from './android/commands.ts';
 import { createAndroidWipe } from './android/wipe.ts';
 import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
+import { createAuditRepo } from './audit/repo.ts';
+import { createAudit } from './audit/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
 export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics } = {}) {
@@ -100,7 +103,8 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
     pollOperations: () => androidCommands.poll(),
   });
   const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, webhooks };
+  const audit = createAudit({ repo: createAuditRepo(store.db), sqlite: store.sqlite, log: log.child({ mod: 'audit' }) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -184,6 +188,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       return signProfile(enrollmentProfile({ ...input, caDer: ca.ca.der, includeRoot: id.ownCa }), id.signer, id.chain);
     },
   });
+  const consoleViews = createDeviceViews(appliance.appleRepo, appliance.androidDevices);
+  const consoleCommands = createCommandService({ repo: appliance.appleRepo, queue: appliance.queue });
   const app = buildApp({
     log: log.child({ mod: 'http' }),
     checkDatabase: () => void store.sqlite.prepare('SELECT 1').get(),
@@ -195,22 +201,41 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/pki', pkiRoutes(ca)],
       ['/metrics', metricsRoutes(metrics, appliance.apiTokens)],
       ['/enroll', enroll],
-      ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
+      ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }), audit: appliance.audit, trustedProxies: config.trustedProxies })],
       [
         '/api/v1',
-        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync, androidCommands: appliance.androidCommands, androidWipe: appliance.androidWipe, fleet, webhooks: appliance.webhooks }),
+        apiRoutes({
+          tokens: appliance.apiTokens,
+          repo: appliance.appleRepo,
+          androidDevices: appliance.androidDevices,
+          queue: appliance.queue,
+          push: appliance.push,
+          pushes,
+          android: appliance.android,
+          androidSync: appliance.androidSync,
+          androidCommands: appliance.androidCommands,
+          androidWipe: appliance.androidWipe,
+          fleet,
+          audit: appliance.audit,
+          trustedProxies: config.trustedProxies,
+          webhooks: appliance.webhooks,
+        }),
       ],
       [
         '/',
         consoleRoutes({
+          actions: createDeviceActions({ repo: appliance.appleRepo, commands: consoleCommands, views: consoleViews, sealer: appliance.sealer }),
+          tellRemoved: (channels) => void pushes.tellRemoved(channels),
           admins: appliance.admins,
-          views: createDeviceViews(appliance.appleRepo, appliance.androidDevices),
+          views: consoleViews,
           fleet,
-          commands: createCommandService({ repo: appliance.appleRepo, queue: appliance.queue }),
+          commands: consoleCommands,
           androidCommands: appliance.androidCommands,
           androidWipe: appliance.androidWipe,
           push: appliance.push,
           links: appliance.links,
+          audit: appliance.audit,
+          apiTokens: appliance.apiTokens,
           caNotAfter: () => ca.ca.info.notAfter,
           caFingerprint: () => ca.caFingerprint(),
           publicUrl: config.publicUrl,

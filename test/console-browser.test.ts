@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { AppleDevice, answerFor, type Dict } from './support/apple-device.ts';
+import { AppleDevice, answerFor, enrolledDevice, type Dict } from './support/apple-device.ts';
 import { peer } from './support/peers.ts';
 import { startServer, tempDir, type TestServer } from './support/server.ts';
 
@@ -154,6 +154,46 @@ describe('web console in Chromium', { skip: chromiumPeer.ok ? false : chromiumPe
     await viewer.reload();
     assert.equal(await viewer.locator('tr[data-request-type="DeviceLock"]').count(), 1, 'no second lock');
 
+    assert.deepEqual(errors, [], 'no script or CSP errors in the console');
+  });
+  test('wipe with the device name typed back: a wrong name refused in the page, then EraseDevice pending, acknowledged and in the audit log', async () => {
+    const page = watch(await (await browser.newContext()).newPage());
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.url}/`);
+    const phone = await enrolledDevice(server.url, CHALLENGE);
+    await page.goto(`${server.url}/devices/${encodeURIComponent(phone.udid)}`);
+    await page.getByText('A company device: everything on it is erased').waitFor();
+    const confirm = page.getByLabel("Type the device's name");
+    await confirm.fill('Test iPhon');
+    await page.getByRole('button', { name: 'Erase this device' }).click();
+    await page.getByText("Type the device's name, Test iPhone, exactly to confirm the wipe.").waitFor();
+    assert.equal(await page.locator('tr[data-request-type="EraseDevice"]').count(), 0, 'nothing queued');
+    await shot(page, '09-wipe-refused');
+    await page.getByLabel("Type the device's name").fill('Test iPhone');
+    await page.getByRole('button', { name: 'Erase this device' }).click();
+    await page.getByText('Erase queued.').waitFor();
+    const status = page.locator('tr[data-request-type="EraseDevice"] .status');
+    assert.equal(await status.textContent(), 'pending');
+    await shot(page, '10-wipe-pending');
+
+    const r = await phone.report('Idle');
+    assert.equal(((r.plist as Dict).Command as Dict).RequestType, 'EraseDevice');
+    assert.equal((await phone.report('Acknowledged', answerFor(phone, r.plist as Dict))).status, 200);
+    assert.ok(phone.erased);
+    await page.reload();
+    assert.equal(await status.textContent(), 'acknowledged');
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    await page.getByLabel('Action (or its start, such as device)').fill('device.wipe');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/action=device\.wipe/);
+    const row = page.locator('tr[data-action="device.wipe"]');
+    assert.equal(await row.count(), 1);
+    assert.match((await row.textContent())!, /alice/);
+    await shot(page, '11-audit-wipe');
     assert.deepEqual(errors, [], 'no script or CSP errors in the console');
   });
 });

@@ -68,7 +68,9 @@ describe('web console over HTTP', () => {
     const guarded = routes.filter((r) => !PUBLIC.test(r.path));
     const names = guarded.map((r) => `${r.method} ${r.path}`);
     // The table is read from the app, so these are only proof that it is the real one.
-    for (const known of ['GET /', 'GET /devices', 'GET /devices/:id', 'POST /devices/:id/lock', 'POST /logout', 'POST /account/two-factor/enable', 'GET /api/v1/devices', 'POST /api/v1/commands']) {
+    const expected = ['GET /', 'GET /devices', 'GET /devices/:id', 'POST /devices/:id/lock', 'POST /logout', 'POST /account/two-factor/enable', 'GET /api/v1/devices', 'POST /api/v1/commands'];
+    expected.push('GET /audit', 'GET /api/v1/audit', 'POST /devices/:id/wipe', 'POST /devices/:id/restart', 'POST /settings/push/certificate', 'GET /settings/push/csr.pem', 'POST /settings/api-tokens', 'POST /settings/admins/:id/delete');
+    for (const known of expected) {
       assert.ok(names.includes(known), `${known} is among the routes`);
     }
     assert.ok(routes.some((r) => r.path === '/login') && routes.some((r) => r.path.startsWith('/mdm')), 'public routes are in the table too, and left out');
@@ -152,6 +154,26 @@ describe('web console over HTTP', () => {
     const again = await admin.post(lock, {}, { csrf: true });
     assert.equal(again.status, 409);
     assert.match(again.text, /class="banner error"[^>]*>[^<]*DeviceLock/);
+  });
+
+  test('CSRF on every console state change: without the token each is 403 and changes nothing, forms and file uploads alike', async () => {
+    const admin = root();
+    assert.equal((await admin.login('root', PASSWORD)).status, 303);
+    const tables = ['admins', 'api_tokens', 'apple_commands', 'apple_enrollments', 'enrollment_tokens', 'push_certificates', 'push_csrs', 'push_vendor_certificates', 'audit_events'];
+    const snapshot = () => JSON.stringify(tables.map((t) => sql(`SELECT * FROM ${t} ORDER BY rowid`)));
+    const before = snapshot();
+    const ids = Object.fromEntries(sql<{ id: string; username: string }>('SELECT id, username FROM admins').map((a) => [a.username, a.id]));
+    const posts = server.app.routes.filter((r) => r.method === 'POST' && !PUBLIC.test(r.path) && !r.path.startsWith('/api/'));
+    assert.ok(posts.length >= 15, 'the device actions and settings are among them');
+    for (const r of posts) {
+      const p = r.path.replace('/devices/:id', `/devices/${encodeURIComponent(device.udid)}`).replace(':id', ids.viewer!);
+      const res = await admin.post(p, { message: 'hi', name: 'x', username: 'x', password: PASSWORD, role: 'admin', confirm: 'Test iPhone', code: '000000' });
+      assert.equal(res.status, 403, r.path);
+    }
+    const upload = await admin.upload('/settings/push/csr', { common_name: 'x' }, {});
+    assert.equal(upload.status, 403, 'multipart without the token');
+    assert.equal(snapshot(), before, 'nothing changed, nothing recorded');
+    assert.equal((await admin.get('/')).status, 200, 'the session lives on');
   });
 
   test('enrollment links and settings: an admin creates a single-use link, shown once; bad input and missing CSRF change nothing', async () => {

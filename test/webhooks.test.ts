@@ -170,6 +170,12 @@ test('ping tests a receiver; a disabled webhook holds its deliveries until enabl
   verify(await until('a ping signed with the new secret', () => received.find((x) => x.json.id === after.json.event_id)), rotated.json.secret);
 
   assert.equal((await api('DELETE', `/webhooks/${id}`)).status, 204);
+  // Every change by the token is in the audit log, the secret never.
+  const audit = (await api('GET', `/audit?action=webhook&target=${id}&limit=50`)).json;
+  const actions = (audit.events as Array<Record<string, any>>).map((e) => e.action);
+  for (const a of ['webhook.create', 'webhook.update', 'webhook.delivery.retry', 'webhook.secret.rotate', 'webhook.delete']) assert.ok(actions.includes(a), a);
+  assert.ok((audit.events as Array<Record<string, any>>).every((e) => e.actor.kind === 'api_token' && e.target.label === receiverUrl));
+  assert.ok(!JSON.stringify(audit).includes('whsec_'), 'no secret in the audit log');
   assert.equal((await api('GET', `/webhooks/${id}`)).status, 404);
   assert.equal((await api('GET', `/webhooks/${id}/deliveries`)).status, 404);
 });

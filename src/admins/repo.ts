@@ -27,6 +27,13 @@ export function createAdminRepo(db: Db) {
     adminByUsername(username: string): AdminRow | undefined {
       return db.select().from(admins).where(eq(admins.username, username)).get();
     },
+    /** Its sessions and half-done sign-ins go with it (ON DELETE CASCADE). */
+    deleteAdmin(id: string): boolean {
+      return db.delete(admins).where(eq(admins.id, id)).run().changes === 1;
+    },
+    countAdmins(role: AdminRow['role']): number {
+      return db.select({ n: count() }).from(admins).where(eq(admins.role, role)).get()?.n ?? 0;
+    },
     adminById(id: string): AdminRow | undefined {
       return db.select().from(admins).where(eq(admins.id, id)).get();
     },

@@ -111,6 +111,30 @@ export function createAdmins(opts: { repo: AdminRepo; sealer: Sealer; log: Logge
       return info(row);
     },
 
+    /**
+     * Deletes another admin; their sessions end at once. Nobody deletes themselves (a slip would
+     * lock them out mid-task), and the last admin who can change things stays.
+     * AppError admin_not_found (404), admin_self (409), admin_last (409).
+     */
+    remove(id: string, byAdminId: string): AdminInfo {
+      if (id === byAdminId) throw new AppError('admin_self', 'You cannot delete your own account; another admin can.', 409);
+      return repo.transaction(() => {
+        const row = repo.adminById(id);
+        if (!row) throw new AppError('admin_not_found', `no admin ${id}`, 404);
+        if (row.role === 'admin' && repo.countAdmins('admin') <= 1) throw new AppError('admin_last', 'This is the last admin who can change things: make another one first.', 409);
+        repo.deleteAdmin(id);
+        log.info({ id, username: row.username }, 'admin deleted');
+        return info(row);
+      });
+    },
+
+    /** AppError admin_not_found (404). */
+    get(id: string): AdminInfo {
+      const row = repo.adminById(id);
+      if (!row) throw new AppError('admin_not_found', `no admin ${id}`, 404);
+      return info(row);
+    },
+
     list(): AdminInfo[] {
       return repo.admins().map(info);
     },

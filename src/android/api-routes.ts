@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { ApiEnv } from '../api/auth.ts';
 import { iso } from '../api/http.ts';
+import type { Audit } from '../audit/service.ts';
 import { AppError } from '../errors.ts';
 import { describeIssue } from './amapi/issues.ts';
 import { enrollmentTokenRoutes } from './enrollment-api-routes.ts';
@@ -50,17 +51,25 @@ export const reconcileJson = (r: ReconcileResult & { commandsFinished: number })
   elapsed_ms: r.elapsedMs,
 });
 
-export function androidApiRoutes(android: AndroidEnterprise, sync: AndroidSync) {
+export function androidApiRoutes(android: AndroidEnterprise, sync: AndroidSync, audit: Audit) {
   const app = new Hono<ApiEnv>();
 
   // Reconcile now: every device Google lists stored, ours it no longer lists marked removed; unfinished commands asked about.
-  app.post('/android/sync', async (c) => c.json(reconcileJson(await sync.syncNow())));
+  app.post('/android/sync', async (c) => {
+    const r = reconcileJson(await sync.syncNow());
+    audit.record(c.get('actor'), { action: 'android.sync', target: { type: 'android_enterprise', id: r.enterprise }, details: { devices: r.devices, removed: r.removed } });
+    return c.json(r);
+  });
 
   // The body is the key file itself (curl --data-binary @key.json); it is sealed as given and never sent back.
   app.put('/android/service-account', async (c) => {
     const text = await c.req.text();
     if (Buffer.byteLength(text) > MAX_KEY_BYTES) throw new AppError('android_key_invalid', `a service-account key file is at most ${MAX_KEY_BYTES} bytes`, 413);
-    return c.json(accountJson(android.importKey(text)), 201);
+    const account = audit.within(c.get('actor'), () => android.importKey(text), (a) => ({
+      action: 'android.key.import',
+      target: { type: 'android_service_account', id: a.clientEmail, label: a.projectId },
+    }));
+    return c.json(accountJson(account), 201);
   });
 
   app.get('/android/service-account', (c) =>
@@ -69,6 +78,7 @@ export function androidApiRoutes(android: AndroidEnterprise, sync: AndroidSync) 
 
   app.post('/android/signup', async (c) => {
     const signup = await android.createSignupUrl();
+    audit.record(c.get('actor'), { action: 'android.signup.create', target: { type: 'android_signup', id: signup.name } });
     return c.json({ name: signup.name, url: signup.url }, 201);
   });
 
@@ -76,7 +86,11 @@ export function androidApiRoutes(android: AndroidEnterprise, sync: AndroidSync) 
     c.json(enterpriseJson(requireFound(android.enterprise(), 'android_enterprise_missing', 'no Android enterprise is bound'))),
   );
 
-  app.delete('/android/enterprise', async (c) => c.json(enterpriseJson(await android.unbind())));
+  app.delete('/android/enterprise', async (c) => {
+    const e = await android.unbind();
+    audit.record(c.get('actor'), { action: 'android.enterprise.unbind', target: { type: 'android_enterprise', id: e.name, label: e.displayName } });
+    return c.json(enterpriseJson(e));
+  });
 
   app.get('/android/policies', (c) => c.json({ policies: android.policies().map(policyJson) }));
 
@@ -84,12 +98,18 @@ export function androidApiRoutes(android: AndroidEnterprise, sync: AndroidSync) 
 
   app.put('/android/policies/:name', async (c) => {
     const policy = policyBody(await c.req.text());
-    return c.json(policyJson(await android.putPolicy(c.req.param('name'), policy)));
+    const p = await android.putPolicy(c.req.param('name'), policy);
+    audit.record(c.get('actor'), { action: 'android.policy.update', target: { type: 'android_policy', id: p.id, label: p.name }, details: { version: p.version } });
+    return c.json(policyJson(p));
   });
 
-  app.delete('/android/policies/:name', async (c) => c.json(policyJson(await android.deletePolicy(c.req.param('name')))));
+  app.delete('/android/policies/:name', async (c) => {
+    const p = await android.deletePolicy(c.req.param('name'));
+    audit.record(c.get('actor'), { action: 'android.policy.delete', target: { type: 'android_policy', id: p.id, label: p.name } });
+    return c.json(policyJson(p));
+  });
 
-  app.route('/', enrollmentTokenRoutes(android.enrollmentTokens));
+  app.route('/', enrollmentTokenRoutes(android.enrollmentTokens, audit));
 
   return app;
 }

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ApiEnv } from '../api/auth.ts';
 import { iso, readJson } from '../api/http.ts';
+import type { Audit } from '../audit/service.ts';
 import { AppError } from '../errors.ts';
 import { parseDuration } from '../duration.ts';
 import type { EnrollmentTokens, EnrollmentTokenView } from './enrollment-tokens.ts';
@@ -38,7 +39,7 @@ export const enrollmentTokenJson = (t: EnrollmentTokenView) => ({
 });
 
 /** `/api/v1/android/enrollment-tokens`: make, list and revoke tokens; their provisioning QR codes as images. */
-export function enrollmentTokenRoutes(tokens: EnrollmentTokens) {
+export function enrollmentTokenRoutes(tokens: EnrollmentTokens, audit: Audit) {
   const app = new Hono<ApiEnv>();
 
   app.post('/android/enrollment-tokens', async (c) => {
@@ -53,6 +54,7 @@ export function enrollmentTokenRoutes(tokens: EnrollmentTokens) {
       ttlMs,
       oneTimeOnly: body.one_time ?? false,
     });
+    audit.record(c.get('actor'), { action: 'android.enrollment_token.create', target: { type: 'android_enrollment_token', id: t.id, label: t.userEmail }, details: { policy: t.policyId, ownership: t.ownership } });
     return c.json(enrollmentTokenJson(t), 201);
   });
 
@@ -60,7 +62,11 @@ export function enrollmentTokenRoutes(tokens: EnrollmentTokens) {
 
   app.get('/android/enrollment-tokens/:id', (c) => c.json(enrollmentTokenJson(tokens.get(c.req.param('id')))));
 
-  app.delete('/android/enrollment-tokens/:id', async (c) => c.json(enrollmentTokenJson(await tokens.revoke(c.req.param('id')))));
+  app.delete('/android/enrollment-tokens/:id', async (c) => {
+    const t = await tokens.revoke(c.req.param('id'));
+    audit.record(c.get('actor'), { action: 'android.enrollment_token.revoke', target: { type: 'android_enrollment_token', id: t.id, label: t.userEmail } });
+    return c.json(enrollmentTokenJson(t));
+  });
 
   app.get('/android/enrollment-tokens/:id/qr.png', async (c) => {
     const png = await tokens.qrPng(c.req.param('id'));

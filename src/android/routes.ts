@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { Audit } from '../audit/service.ts';
+import { clientAddress } from '../http/client-address.ts';
 import { isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { describeIssue } from './amapi/issues.ts';
@@ -16,7 +18,7 @@ const callbackQuery = z.object({
  * to the callback, so it answers in plain text a person can read, without an API token: what
  * makes it safe is that only a signup URL made here, and unused, binds anything.
  */
-export function androidRoutes(deps: { android: AndroidEnterprise; log: Logger }) {
+export function androidRoutes(deps: { android: AndroidEnterprise; log: Logger; audit: Audit; trustedProxies: string[] }) {
   const app = new Hono();
 
   app.get('/signup/callback', async (c) => {
@@ -24,6 +26,9 @@ export function androidRoutes(deps: { android: AndroidEnterprise; log: Logger })
     if (!q.success) return c.text(`This is not a valid Android Enterprise signup callback (${describeIssue(q.error, 'query')}).\n`, 400);
     try {
       const enterprise = await deps.android.completeSignup(q.data);
+      // No session here: the signup URL made earlier (and audited) is what let this browser in.
+      const actor = { kind: 'system' as const, id: null, name: 'android-signup', address: clientAddress(c, deps.trustedProxies) };
+      deps.audit.record(actor, { action: 'android.enterprise.bind', target: { type: 'android_enterprise', id: enterprise.name, label: enterprise.displayName } });
       return c.text(`Android Enterprise bound: ${enterprise.name}.\nYou can close this page; mdm android enterprise show describes it.\n`, 201);
     } catch (e) {
       if (!isAppError(e)) throw e;

@@ -11,6 +11,8 @@ import { pushRoutes } from './push.ts';
 import type { PushCertificates } from '../push/service.ts';
 import type { DevicePushes } from '../apple/device-pushes.ts';
 import { androidApiRoutes } from '../android/api-routes.ts';
+import { auditApiRoutes } from '../audit/routes.ts';
+import type { Audit } from '../audit/service.ts';
 import type { AndroidEnterprise } from '../android/service.ts';
 import type { AndroidDeviceRepo } from '../android/device-repo.ts';
 import type { AndroidSync } from '../android/sync.ts';
@@ -22,14 +24,30 @@ import { openApiDocument } from './openapi.ts';
 import type { Webhooks } from '../webhooks/service.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
-export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; androidDevices: AndroidDeviceRepo; queue: CommandQueue; push: PushCertificates; pushes: DevicePushes; android: AndroidEnterprise; androidSync: AndroidSync; androidCommands: AndroidCommands; androidWipe: AndroidWipe; fleet: FleetQueries; webhooks: Webhooks }) {
+export function apiRoutes(deps: {
+  tokens: ApiTokens;
+  repo: AppleRepo;
+  androidDevices: AndroidDeviceRepo;
+  queue: CommandQueue;
+  push: PushCertificates;
+  pushes: DevicePushes;
+  android: AndroidEnterprise;
+  androidSync: AndroidSync;
+  androidCommands: AndroidCommands;
+  androidWipe: AndroidWipe;
+  fleet: FleetQueries;
+  audit: Audit;
+  trustedProxies: string[];
+  webhooks: Webhooks;
+}) {
   const app = new Hono<ApiEnv>();
-  app.use('*', bearerAuth(deps.tokens));
+  app.use('*', bearerAuth(deps.tokens, deps.trustedProxies));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
-  app.route('/', deviceRoutes(createDeviceViews(deps.repo, deps.androidDevices), deps.pushes, deps.fleet, deps.androidWipe));
-  app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue }), deps.androidCommands));
-  app.route('/', pushRoutes(deps.push));
-  app.route('/', androidApiRoutes(deps.android, deps.androidSync));
-  app.route('/', webhookRoutes(deps.webhooks));
+  app.route('/', deviceRoutes(createDeviceViews(deps.repo, deps.androidDevices), deps.pushes, deps.fleet, deps.androidWipe, deps.audit));
+  app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue }), deps.androidCommands, deps.audit));
+  app.route('/', pushRoutes(deps.push, deps.audit));
+  app.route('/', androidApiRoutes(deps.android, deps.androidSync, deps.audit));
+  app.route('/', auditApiRoutes(deps.audit));
+  app.route('/', webhookRoutes(deps.webhooks, deps.audit));
   return app;
 }

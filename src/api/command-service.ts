@@ -33,6 +33,9 @@ function factsOf(t: Target): DeviceFacts | null {
   };
 }
 
+const withheld = (params: Record<string, unknown>, keys: string[]) =>
+  Object.fromEntries(Object.entries(params).map(([k, v]) => [k, keys.includes(k) ? '(withheld)' : v]));
+
 /** Names a few of many ids in a message. */
 const some = (xs: string[]) => xs.slice(0, 5).join('; ') + (xs.length > 5 ? `; and ${xs.length - 5} more` : '');
 
@@ -42,6 +45,8 @@ export interface SendRequest {
   enrollmentIds: string[];
   priority?: number;
   createdBy?: string;
+  /** Parameters left out of the stored copy (an unlock token, a PIN): they travel in the command's plist only. */
+  secretParams?: string[];
 }
 
 /** Commands through the API: built, checked against every target, then queued, or nothing queued. */
@@ -69,12 +74,25 @@ export function createCommandService(opts: { repo: AppleRepo; queue: CommandQueu
           if (reason) refused.push(`${t.id}: ${reason}`);
         }
         if (refused.length) throw new AppError('command_not_supported', `${built.requestType} cannot be sent to ${some(refused)}`, 422);
+        const stored = req.params && req.secretParams?.length ? withheld(req.params, req.secretParams) : (req.params ?? null);
         return queue.enqueue(
-          { uuid: built.uuid, requestType: built.requestType, plistXml: built.plistXml, params: req.params ?? null },
+          { uuid: built.uuid, requestType: built.requestType, plistXml: built.plistXml, params: stored },
           ids,
           { priority: req.priority, createdBy: req.createdBy },
         );
       });
+    },
+
+    /**
+     * Why `requestType` cannot go to this enrollment (not enrolled, not supported there), or null
+     * when nothing known stands in the way: the console offers an action only then.
+     */
+    refusal(enrollmentId: string, requestType: string): string | null {
+      const t = repo.commandTargetFacts([enrollmentId])[0];
+      if (!t) return 'the device has no enrollment';
+      if (t.status !== 'enrolled') return `the device is ${t.status}`;
+      const facts = factsOf(t);
+      return facts && checkSupport(requestType, facts);
     },
 
     /** The per-device route's target: the device channel, whose enrollment id is the device id. */

@@ -4,6 +4,8 @@ import type { ApiEnv } from './auth.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from './device-service.ts';
 import { iso, parseWith, readJson } from './http.ts';
 import type { DevicePushes } from '../apple/device-pushes.ts';
+import type { Audit } from '../audit/service.ts';
+import { deviceTarget } from '../audit/targets.ts';
 import type { FleetQueries } from '../devices/fleet-queries.ts';
 import { MAX_WIPE_REASON, WIPE_DATA_FLAGS, type AndroidWipe } from '../android/wipe.ts';
 import { AppError } from '../errors.ts';
@@ -42,7 +44,7 @@ export const wipeBody = z.strictObject({
 });
 
 /** `/devices`: the inventory, paged, and one device in full. */
-export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, fleet: FleetQueries, wipe: AndroidWipe) {
+export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, fleet: FleetQueries, wipe: AndroidWipe, audit: Audit) {
   const app = new Hono<ApiEnv>();
 
   app.get('/devices', (c) => {
@@ -73,6 +75,7 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, fleet: Fl
     const id = parseWith(deviceId, c.req.param('id'), 'id');
     views.requireChannel(id);
     const r = await pushes.pushNow(id);
+    audit.record(c.get('actor'), { action: 'device.push', target: deviceTarget(id), details: { ok: r.ok } });
     return c.json({
       enrollment_id: id,
       pushed_at: iso(Date.now()),
@@ -91,14 +94,16 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, fleet: Fl
     const id = parseWith(deviceId, c.req.param('id'), 'id');
     const body = await readJson(c, wipeBody);
     const done = await wipe.wipe({ deviceId: id, confirm: body.confirm === true, wipeDataFlags: body.wipe_data_flags, reasonMessage: body.reason_message, createdBy: `api-token:${c.get('apiToken').id}` });
+    audit.record(c.get('actor'), { action: 'device.wipe', target: deviceTarget(id), details: { kind: done.effect, command_uuid: done.command_uuid } });
     return c.json({ ...done, wiped: true });
   });
 
   app.delete('/devices/:id', (c) => {
-    if (views.isAndroid(parseWith(deviceId, c.req.param('id'), 'id'))) {
+    const id = parseWith(deviceId, c.req.param('id'), 'id');
+    if (views.isAndroid(id)) {
       throw new AppError('android_use_wipe', 'an Android device leaves management through devices.delete, which wipes it: GET then POST /devices/:id/wipe', 409);
     }
-    const removed = views.remove(parseWith(deviceId, c.req.param('id'), 'id'));
+    const removed = audit.within(c.get('actor'), () => views.remove(id), (r) => ({ action: 'device.remove', target: deviceTarget(id), details: { cancelled_commands: r.cancelled_commands } }));
     void pushes.tellRemoved(removed.channels);
     const { channels: _, ...shown } = removed;
     return c.json(shown);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Policy } from '../android/amapi/schemas.generated.ts';
 import { ServiceAccountKey } from '../android/amapi/service-account.ts';
 import { CreateBody as EnrollmentTokenBody } from '../android/enrollment-api-routes.ts';
+import { listQuery as auditQuery } from '../audit/routes.ts';
 import { VERSION } from '../version.ts';
 import { CreateBody as WebhookBody, DeliveriesQuery, PatchBody as WebhookPatch } from '../webhooks/routes.ts';
 import { bulkCommandBody, deviceCommandBody } from './commands.ts';
@@ -68,6 +69,8 @@ const OPERATIONS: Operation[] = [
   { method: 'delete', path: '/android/enrollment-tokens/:id', tag: 'android', summary: 'Revoke an enrollment token at Google and here', ok: 200, errors: [404] },
   { method: 'get', path: '/android/enrollment-tokens/:id/qr.png', tag: 'android', summary: 'The provisioning QR code, PNG', ok: 200, produces: 'image/png', errors: [404, 410] },
   { method: 'get', path: '/android/enrollment-tokens/:id/qr.svg', tag: 'android', summary: 'The provisioning QR code, SVG', ok: 200, produces: 'image/svg+xml', errors: [404, 410] },
+
+  { method: 'get', path: '/audit', tag: 'audit', summary: 'The audit log, newest first: who changed what, when, from where (keyset pages)', query: auditQuery, ok: 200 },
 
   { method: 'get', path: '/webhooks', tag: 'webhooks', summary: 'Webhooks', ok: 200 },
   { method: 'post', path: '/webhooks', tag: 'webhooks', summary: 'Register a webhook (its signing secret is in the answer, once)', body: WebhookBody, ok: 201 },

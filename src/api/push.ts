@@ -6,6 +6,8 @@ import { expiryOf } from '../push/expiry.ts';
 import { certificatesIn } from '../push/vendor.ts';
 import type { ApiEnv } from './auth.ts';
 import { iso, parseWith, readJson } from './http.ts';
+import type { Audit } from '../audit/service.ts';
+import { pushCertificateEvent, pushCsrEvent, pushVendorEvent } from '../audit/targets.ts';
 
 const pem = z.string().min(1).max(64 * 1024);
 
@@ -70,7 +72,7 @@ const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
  * The Apple MDM push certificate's lifecycle, as the `mdm push` commands: CSR, vendor
  * certificate, signed request for Apple's portal, import of what Apple issues, state.
  */
-export function pushRoutes(push: PushCertificates) {
+export function pushRoutes(push: PushCertificates, audit: Audit) {
   const app = new Hono<ApiEnv>();
 
   app.get('/push/certificate', (c) => {
@@ -81,13 +83,14 @@ export function pushRoutes(push: PushCertificates) {
 
   app.put('/push/certificate', async (c) => {
     const body = await readJson(c, importBody);
-    const imported = push.importPem(body.certificate, body.private_key, { passphrase: body.passphrase, force: body.force });
+    const imported = audit.within(c.get('actor'), () => push.importPem(body.certificate, body.private_key, { passphrase: body.passphrase, force: body.force }), pushCertificateEvent);
     return c.json(certificateView(imported), 201);
   });
 
   app.post('/push/csr', async (c) => {
     const body = await readOptionalJson(c, csrBody);
-    return c.json(csrView(push.createCsr({ commonName: body.common_name, email: body.email })), 201);
+    const csr = audit.within(c.get('actor'), () => push.createCsr({ commonName: body.common_name, email: body.email }), pushCsrEvent);
+    return c.json(csrView(csr), 201);
   });
 
   app.get('/push/csr', (c) => {
@@ -104,20 +107,22 @@ export function pushRoutes(push: PushCertificates) {
         throw new AppError('invalid_request', 'give either pkcs12 (with password) or certificate and private_key, not both');
       }
       if (!BASE64.test(body.pkcs12)) throw new AppError('invalid_request', 'pkcs12: must be base64');
-      const imported = push.importVendor({ kind: 'pkcs12', pkcs12: Buffer.from(body.pkcs12, 'base64'), password: body.password ?? '', certificates: chain });
+      const source = { kind: 'pkcs12' as const, pkcs12: Buffer.from(body.pkcs12, 'base64'), password: body.password ?? '', certificates: chain };
+      const imported = audit.within(c.get('actor'), () => push.importVendor(source), pushVendorEvent);
       return c.json(vendorView(imported), 201);
     }
     if (body.certificate === undefined || body.private_key === undefined) {
       throw new AppError('invalid_request', 'give certificate and private_key (PEM), or pkcs12 (base64) with password');
     }
     if (body.password !== undefined) throw new AppError('invalid_request', 'password: only with pkcs12 (a PEM key takes passphrase)');
-    const imported = push.importVendor({
-      kind: 'pem',
+    const source = {
+      kind: 'pem' as const,
       keyPem: body.private_key,
       passphrase: body.passphrase,
       passphraseHint: 'API: passphrase',
       certificates: [...certificatesIn(body.certificate, 'certificate'), ...chain],
-    });
+    };
+    const imported = audit.within(c.get('actor'), () => push.importVendor(source), pushVendorEvent);
     return c.json(vendorView(imported), 201);
   });
 

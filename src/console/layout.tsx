@@ -3,12 +3,13 @@ import type { Session } from '../admins/service.ts';
 import { assetUrl } from './assets.ts';
 import { CSRF_FIELD } from './session.ts';
 
-export type NavItem = 'dashboard' | 'devices' | 'enrollment' | 'settings';
+export type NavItem = 'dashboard' | 'devices' | 'enrollment' | 'settings' | 'audit';
 const NAV: Array<[NavItem, string, string]> = [
   ['dashboard', '/', 'Dashboard'],
   ['devices', '/devices', 'Devices'],
   ['enrollment', '/enrollment', 'Enrollment'],
   ['settings', '/settings', 'Settings'],
+  ['audit', '/audit', 'Audit log'],
 ];
 
 /**

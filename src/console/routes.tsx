@@ -1,10 +1,14 @@
-import type { Child } from 'hono/jsx';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { Admins } from '../admins/service.ts';
 import type { CommandService } from '../api/command-service.ts';
 import { DEVICE_PLATFORMS, type DeviceViews } from '../api/device-service.ts';
+import type { DeviceActions } from '../apple/device-actions.ts';
 import type { EnrollmentLinks } from '../apple/enrollment-links.ts';
+import type { ApiTokens } from '../auth/api-tokens.ts';
+import { auditFilters } from '../audit/query.ts';
+import type { Actor, Audit } from '../audit/service.ts';
+import { deviceTarget } from '../audit/targets.ts';
 import type { FleetQueries } from '../devices/fleet-queries.ts';
 import { DEVICE_QUERIES } from '../apple/inventory-commands.ts';
 import { AppError, isAppError } from '../errors.ts';
@@ -12,7 +16,10 @@ import type { Logger } from '../log.ts';
 import { expiryOf } from '../push/expiry.ts';
 import type { PushCertificates } from '../push/service.ts';
 import { serveAsset } from './assets.ts';
+import { field, render } from './render.ts';
+import { settingsRoutes } from './settings-routes.tsx';
 import { ErrorPage } from './layout.tsx';
+import { AuditPage, AuditResults, type AuditForm } from './pages/audit.tsx';
 import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
 import { AndroidDevicePage } from './pages/android-device.tsx';
 import type { AndroidCommands } from '../android/commands.ts';
@@ -21,7 +28,6 @@ import { DevicePage } from './pages/device.tsx';
 import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
 import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
 import { LoginCodePage, LoginPage, SetupPage } from './pages/login.tsx';
-import { SettingsPage } from './pages/settings.tsx';
 import { TwoFactorPage } from './pages/two-factor.tsx';
 import { qrSvg } from './qr.ts';
 import { clientAddress, currentSession, endSession, requireAdmin, requireCsrf, requireSession, sameOrigin, startSession, type ConsoleEnv } from './session.ts';
@@ -35,6 +41,11 @@ export interface ConsoleDeps {
   androidWipe: AndroidWipe;
   push: PushCertificates;
   links: EnrollmentLinks;
+  apiTokens: ApiTokens;
+  audit: Audit;
+  actions: DeviceActions;
+  /** Pushes removed channels once more, so the devices hear at once that they are out. */
+  tellRemoved: (channels: string[]) => void;
   /** The appliance CA's expiry (ms) and SHA-256 fingerprint (hex). */
   caNotAfter: () => number;
   caFingerprint: () => string;
@@ -48,25 +59,6 @@ export interface ConsoleDeps {
 const PAGE_SIZE = 50;
 const WEEK_MS = 7 * 86_400_000;
 
-/**
- * Pages are never cached (they show live state and a CSRF token), never framed, and may load
- * only this appliance's own script and stylesheet.
- */
-const PAGE_HEADERS = {
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  // Not no-referrer: browsers then send `Origin: null` with form posts, which the origin check refuses.
-  // same-origin still keeps the setup token in a URL from reaching any other site.
-  'referrer-policy': 'same-origin',
-  'x-content-type-options': 'nosniff',
-};
-
-export function render(c: Context, page: Child, status = 200) {
-  return c.html(`<!doctype html>${String(page)}`, status as 200, PAGE_HEADERS);
-}
-
-const field = (body: Record<string, unknown>, name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
 
 /** Only paths on this site: `next` must not send a fresh sign-in elsewhere. */
 const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : '/');
@@ -87,6 +79,12 @@ const lockForm = z.object({
     .regex(/^[0-9+()\-. ]*$/, 'the phone number may hold only digits, spaces and + ( ) - .'),
 });
 
+const lostModeForm = z.object({
+  message: z.string().trim().max(200, 'the message must be at most 200 characters'),
+  phone: lockForm.shape.phone,
+  footnote: z.string().trim().max(200, 'the footnote must be at most 200 characters'),
+});
+
 const TWO_FACTOR_NOTICES: Record<string, string> = {
   on: 'Two-factor authentication is on: the next sign-in asks for a code.',
   off: 'Two-factor authentication is off.',
@@ -95,6 +93,13 @@ const TWO_FACTOR_NOTICES: Record<string, string> = {
 const NOTICES: Record<string, string> = {
   lock: 'Lock queued. The device is pushed now and locks when it checks in.',
   inventory: 'Inventory refresh queued. The device is pushed now and answers when it checks in.',
+  restart: 'Restart queued. The device is pushed now and restarts when it checks in.',
+  passcode: 'Clear passcode queued. The device is pushed now; its passcode is removed when it checks in.',
+  'lost-on': 'Lost mode queued. The device is pushed now and shows your message when it checks in.',
+  'lost-off': 'Leaving lost mode queued. The device is pushed now.',
+  erase: 'Erase queued. The device is pushed now and erases itself when it checks in.',
+  selective: 'The device is out of management: at its next check-in it removes the managed apps, profiles and data, and nothing else.',
+  removed: 'The device is out of management: at its next check-in it removes this appliance\'s profile and everything installed through it.',
   'android-command': 'Command sent through Google. The device runs it when it next checks in; the history shows when it is done.',
   wipe: 'Wiped through Google: the device has left management.',
 };
@@ -108,6 +113,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
   const refused = (c: Context, status: 401 | 403, message: string) =>
     render(c, <ErrorPage title={status === 403 ? 'Forbidden' : 'Sign in required'} message={message} session={currentSession(c, admins)} />, status);
   const signedIn = requireSession(admins, refused);
+  const adminActor = (c: Context, a: { id: string; username: string }): Actor => ({ kind: 'admin', id: a.id, name: a.username, address: clientAddress(c, deps.trustedProxies) });
+  /** The signed-in admin, as the audit log records them. */
+  const actor = (c: Context<ConsoleEnv>) => adminActor(c, c.get('session').admin);
+  const adminTarget = (a: { id: string; username: string }) => ({ type: 'admin', id: a.id, label: a.username });
+  /** A wrong password or code, or a throttled one: the name typed is recorded (no admin may have it), never the password. */
+  const loginFailed = (c: Context, typed: string | null, e: { code: string }) => {
+    if (e.code !== 'login_failed' && e.code !== 'login_throttled') return;
+    const name = typed === null ? '(second step)' : typed.trim().toLowerCase().slice(0, 200) || '(empty)';
+    deps.audit.record({ kind: 'admin', id: null, name, address: clientAddress(c, deps.trustedProxies) }, { action: 'admin.login.failed', details: { reason: e.code } });
+  };
   const csrf = requireCsrf(refused);
   const adminOnly = requireAdmin(refused);
 
@@ -135,9 +150,11 @@ export function consoleRoutes(deps: ConsoleDeps) {
       const s = await admins.login(username, field(body, 'password'), clientAddress(c, deps.trustedProxies));
       if ('challenge' in s) return render(c, <LoginCodePage challenge={s.challenge} next={next} />);
       startSession(c, s, deps.trustedProxies);
+      deps.audit.record(adminActor(c, s.admin), { action: 'admin.login', target: adminTarget(s.admin) });
       return c.redirect(next, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
+      loginFailed(c, username, e);
       return render(c, <LoginPage next={next} username={username} error={e.message} />, e.status);
     }
   });
@@ -151,9 +168,11 @@ export function consoleRoutes(deps: ConsoleDeps) {
     try {
       const s = admins.loginCode(challenge, field(body, 'code'), clientAddress(c, deps.trustedProxies));
       startSession(c, s, deps.trustedProxies);
+      deps.audit.record(adminActor(c, s.admin), { action: 'admin.login', target: adminTarget(s.admin), details: { two_factor: true } });
       return c.redirect(next, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
+      loginFailed(c, null, e);
       if (e.code === 'login_expired') return render(c, <LoginPage next={next} error={e.message} />, e.status);
       return render(c, <LoginCodePage challenge={challenge} next={next} error={e.message} />, e.status);
     }
@@ -177,6 +196,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     try {
       const s = await admins.completeSetup(token, { username, password: field(body, 'password') });
       startSession(c, s, deps.trustedProxies);
+      deps.audit.record(adminActor(c, s.admin), { action: 'admin.create', target: adminTarget(s.admin), details: { role: s.admin.role, setup: true } });
       return c.redirect('/', 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
@@ -238,18 +258,21 @@ export function consoleRoutes(deps: ConsoleDeps) {
       const page = <AndroidDevicePage session={c.get('session')} device={found.device} history={history} notice={o.notice} error={o.error} confirmWipe={o.confirmWipe} />;
       return render(c, page, o.status);
     }
-    return render(c, <DevicePage session={c.get('session')} device={found.device} history={history} notice={o.notice} error={o.error} />, o.status);
+    const device = found.device;
+    // What each action would meet, worked out only for those who may take them.
+    const available = c.get('session').admin.role === 'admin' && device.enrollment_status === 'enrolled' ? deps.actions.availability(id) : null;
+    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={history} notice={o.notice} error={o.error} />, o.status);
   };
 
   app.get('/devices/:id', signedIn, (c) => devicePage(c, c.req.param('id'), { notice: NOTICES[c.req.query('queued') ?? ''] }));
 
   /** Runs an action; its AppErrors (not enrolled, a lock already pending...) are shown on the device page. */
-  const action = (run: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>) => string | Promise<string>) => async (c: Context<ConsoleEnv>) => {
+  const action = (run: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>, label: string | null) => string | Promise<string>) => async (c: Context<ConsoleEnv>) => {
     const id = c.req.param('id')!;
-    deps.views.any(id);
+    const label = deps.views.any(id).device.device_name;
     const body = await c.req.parseBody();
     try {
-      const notice = await run(c, id, body);
+      const notice = await run(c, id, body, label);
       return c.redirect(`/devices/${encodeURIComponent(id)}?queued=${notice}`, 303);
     } catch (e) {
       if (!isAppError(e)) throw e;
@@ -263,11 +286,15 @@ export function consoleRoutes(deps: ConsoleDeps) {
     signedIn,
     csrf,
     adminOnly,
-    action((c, id, body) => {
+    action((c, id, body, label) => {
       const r = lockForm.safeParse({ message: field(body, 'message'), phone: field(body, 'phone') });
       if (!r.success) throw new AppError('invalid_request', r.error.issues[0]?.message ?? 'invalid lock request');
       const params = { ...(r.data.message ? { Message: r.data.message } : {}), ...(r.data.phone ? { PhoneNumber: r.data.phone } : {}) };
-      const uuid = deps.commands.send({ requestType: 'DeviceLock', params, enrollmentIds: [deps.commands.deviceChannel(id)], createdBy: by(c) });
+      const uuid = deps.audit.within(
+        actor(c),
+        () => deps.commands.send({ requestType: 'DeviceLock', params, enrollmentIds: [deps.commands.deviceChannel(id)], createdBy: by(c) }),
+        (uuid) => ({ action: 'device.lock', target: deviceTarget(id, label), details: { command_uuid: uuid } }),
+      );
       log.info({ device: id, command: uuid, by: by(c) }, 'console: lock queued');
       return 'lock';
     }),
@@ -278,16 +305,81 @@ export function consoleRoutes(deps: ConsoleDeps) {
     signedIn,
     csrf,
     adminOnly,
-    action(async (c, id, body) => {
+    action(async (c, id, body, label) => {
       const sent = await deps.androidCommands.send({ deviceId: id, requestType: field(body, 'type'), createdBy: by(c) });
+      deps.audit.record(actor(c), { action: 'command.send', target: deviceTarget(id, label), details: { request_type: sent.request_type, command_uuid: sent.command_uuid } });
       log.info({ device: id, command: sent.command_uuid, type: sent.request_type, by: by(c) }, 'console: Android command sent');
       return 'android-command';
     }),
   );
 
-  // First what the wipe will do, on the device page; then, confirmed, the wipe.
-  app.post('/devices/:id/wipe', signedIn, csrf, adminOnly, async (c) => {
-    const id = c.req.param('id');
+  app.post(
+    '/devices/:id/refresh-inventory',
+    signedIn,
+    csrf,
+    adminOnly,
+    action((c, id, _body, label) => {
+      const target = [deps.commands.deviceChannel(id)];
+      const requests: Array<[string, Record<string, unknown>]> = [
+        ['DeviceInformation', { Queries: DEVICE_QUERIES }],
+        ['SecurityInfo', {}],
+        ['InstalledApplicationList', { ManagedAppsOnly: false }],
+        ['ProfileList', {}],
+        ['CertificateList', {}],
+      ];
+      deps.audit.within(
+        actor(c),
+        () => requests.map(([requestType, params]) => deps.commands.send({ requestType, params, enrollmentIds: target, createdBy: by(c) })),
+        (uuids) => ({ action: 'device.inventory.refresh', target: deviceTarget(id, label), details: { command_uuids: uuids } }),
+      );
+      log.info({ device: id, by: by(c) }, 'console: inventory refresh queued');
+      return 'inventory';
+    }),
+  );
+
+  /** A device action queued through the device actions service, recorded with the command it queued. */
+  const queued = (name: string, notice: string, send: (c: Context<ConsoleEnv>, id: string, body: Record<string, unknown>) => string) =>
+    action((c, id, body, label) => {
+      deps.audit.within(actor(c), () => send(c, id, body), (uuid) => ({ action: name, target: deviceTarget(id, label), details: { command_uuid: uuid } }));
+      return notice;
+    });
+
+  app.post('/devices/:id/restart', signedIn, csrf, adminOnly, queued('device.restart', 'restart', (c, id) => deps.actions.restart(id, by(c))));
+
+  app.post('/devices/:id/clear-passcode', signedIn, csrf, adminOnly, queued('device.passcode.clear', 'passcode', (c, id) => deps.actions.clearPasscode(id, by(c))));
+
+  app.post(
+    '/devices/:id/lost-mode',
+    signedIn,
+    csrf,
+    adminOnly,
+    queued('device.lost_mode.enable', 'lost-on', (c, id, body) => {
+      const r = lostModeForm.safeParse({ message: field(body, 'message'), phone: field(body, 'phone'), footnote: field(body, 'footnote') });
+      if (!r.success) throw new AppError('invalid_request', r.error.issues[0]?.message ?? 'invalid lost mode request');
+      return deps.actions.enableLostMode(id, r.data, by(c));
+    }),
+  );
+
+  app.post('/devices/:id/lost-mode/disable', signedIn, csrf, adminOnly, queued('device.lost_mode.disable', 'lost-off', (c, id) => deps.actions.disableLostMode(id, by(c))));
+
+  /** Apple: the device's name typed back, then EraseDevice, or for a personal device the end of management. */
+  const appleWipe = action((c, id, body, label) => {
+    const done = deps.audit.within(
+      actor(c),
+      () => deps.actions.wipe(id, { confirm: field(body, 'confirm'), pin: field(body, 'pin').trim() }, by(c)),
+      (r) => ({
+        action: 'device.wipe',
+        target: deviceTarget(id, label),
+        details: r.kind === 'erase' ? { kind: 'erase', command_uuid: r.commandUuid } : { kind: 'selective', cancelled_commands: r.removed.cancelled_commands },
+      }),
+    );
+    if (done.kind === 'selective') deps.tellRemoved(done.removed.channels);
+    return done.kind;
+  });
+
+  /** Android: first what the wipe will do, on the device page; then, confirmed, the wipe through Google. */
+  const androidWipe = async (c: Context<ConsoleEnv>) => {
+    const id = c.req.param('id')!;
     const body = await c.req.parseBody();
     if (field(body, 'confirm') !== 'yes') {
       try {
@@ -297,29 +389,25 @@ export function consoleRoutes(deps: ConsoleDeps) {
         return devicePage(c, id, { error: e.message, status: e.status });
       }
     }
-    return action(async (ctx, deviceId) => {
-      await deps.androidWipe.wipe({ deviceId, confirm: true, createdBy: by(ctx), reasonMessage: field(body, 'reason') || undefined });
+    return action(async (ctx, deviceId, _body, label) => {
+      const done = await deps.androidWipe.wipe({ deviceId, confirm: true, createdBy: by(ctx), reasonMessage: field(body, 'reason') || undefined });
+      // Google has wiped it: the record follows, as no transaction spans the call.
+      deps.audit.record(actor(ctx), { action: 'device.wipe', target: deviceTarget(deviceId, label), details: { kind: done.effect, command_uuid: done.command_uuid } });
       return 'wipe';
     })(c);
-  });
+  };
+
+  app.post('/devices/:id/wipe', signedIn, csrf, adminOnly, (c) => (deps.views.isAndroid(c.req.param('id')) ? androidWipe(c) : appleWipe(c)));
 
   app.post(
-    '/devices/:id/refresh-inventory',
+    '/devices/:id/remove',
     signedIn,
     csrf,
     adminOnly,
-    action((c, id) => {
-      const target = [deps.commands.deviceChannel(id)];
-      const requests: Array<[string, Record<string, unknown>]> = [
-        ['DeviceInformation', { Queries: DEVICE_QUERIES }],
-        ['SecurityInfo', {}],
-        ['InstalledApplicationList', { ManagedAppsOnly: false }],
-        ['ProfileList', {}],
-        ['CertificateList', {}],
-      ];
-      for (const [requestType, params] of requests) deps.commands.send({ requestType, params, enrollmentIds: target, createdBy: by(c) });
-      log.info({ device: id, by: by(c) }, 'console: inventory refresh queued');
-      return 'inventory';
+    action((c, id, _body, label) => {
+      const removed = deps.audit.within(actor(c), () => deps.views.remove(id), (r) => ({ action: 'device.remove', target: deviceTarget(id, label), details: { cancelled_commands: r.cancelled_commands } }));
+      deps.tellRemoved(removed.channels);
+      return 'removed';
     }),
   );
 
@@ -345,29 +433,39 @@ export function consoleRoutes(deps: ConsoleDeps) {
       return render(c, <EnrollmentPage session={c.get('session')} pushReady={pushReady} form={form} error={r.error.issues[0]?.message} />, 400);
     }
     const userEmail = r.data.user_email || null;
-    const link = deps.links.create({ userEmail, ownership: r.data.ownership, ttlMs: LINK_TTLS[r.data.ttl] });
+    const link = deps.audit.within(
+      actor(c),
+      () => deps.links.create({ userEmail, ownership: r.data.ownership, ttlMs: LINK_TTLS[r.data.ttl] }),
+      (l) => ({ action: 'enrollment_link.create', target: { type: 'enrollment_link', id: l.id, label: userEmail }, details: { ownership: r.data.ownership, ttl: r.data.ttl } }),
+    );
     log.info({ link: link.id, by: by(c) }, 'console: enrollment link created');
     // Shown once, here: only the link's hash is kept, so there is no page to come back to.
     const created = { url: link.url, expiresAt: link.expiresAt, userEmail, ownership: r.data.ownership === 'personal' ? 'personal' : 'company' };
     return render(c, <EnrollmentPage session={c.get('session')} pushReady={pushReady} form={{ userEmail: '', ownership: r.data.ownership, ttl: r.data.ttl }} created={created} />, 201);
   });
 
-  app.get('/settings', signedIn, (c) => {
-    const push = deps.push.status();
-    const caNotAfter = deps.caNotAfter();
-    return render(
-      c,
-      <SettingsPage
-        session={c.get('session')}
-        data={{
-          publicUrl: deps.publicUrl,
-          organization: deps.organization,
-          push: push && { topic: push.topic, notAfter: push.notAfter, state: push.state, daysLeft: push.daysLeft },
-          ca: { fingerprint: deps.caFingerprint(), notAfter: caNotAfter, state: expiryOf(caNotAfter, now()).state },
-          admins: admins.list(),
-        }}
-      />,
-    );
+  app.route(
+    '/',
+    settingsRoutes(
+      { admins, push: deps.push, apiTokens: deps.apiTokens, audit: deps.audit, caNotAfter: deps.caNotAfter, caFingerprint: deps.caFingerprint, publicUrl: deps.publicUrl, organization: deps.organization, now },
+      { signedIn, csrf, adminOnly, actor },
+    ),
+  );
+
+  // Read-only admins may read it: it shows who changed what, and changes nothing.
+  app.get('/audit', signedIn, (c) => {
+    const raw = c.req.query();
+    const form: AuditForm = { actor: raw.actor ?? '', action: raw.action ?? '', target: raw.target ?? '', from: raw.from ?? '', to: raw.to ?? '' };
+    const before = /^[1-9][0-9]{0,15}$/.test(raw.before ?? '') ? Number(raw.before) : undefined;
+    const r = auditFilters.safeParse(form);
+    const page = r.success ? deps.audit.page({ ...r.data, beforeId: before, limit: PAGE_SIZE }) : { entries: [], nextBefore: null };
+    const error = r.success ? undefined : `${String(r.error.issues[0]?.path[0] ?? 'filter')}: ${r.error.issues[0]?.message}`;
+    const props = { form, entries: page.entries, nextBefore: page.nextBefore, paged: before !== undefined, error };
+    const status = r.success ? 200 : 400;
+    if (c.req.header('hx-request') === 'true' && c.req.header('hx-target') === 'audit-results' && c.req.header('hx-history-restore-request') !== 'true') {
+      return render(c, <AuditResults {...props} />, status);
+    }
+    return render(c, <AuditPage session={c.get('session')} {...props} />, status);
   });
 
   // Every admin's own account, read-only ones included: securing one's sign-in changes nothing on the appliance.
@@ -401,7 +499,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
     signedIn,
     csrf,
     twoFactorAction((c, code, address) => {
-      admins.twoFactor.enable(c.get('session').admin.id, code, address);
+      const a = c.get('session').admin;
+      // Not in one transaction: a wrong code's throttling record must outlive the refusal.
+      admins.twoFactor.enable(a.id, code, address);
+      deps.audit.record(actor(c), { action: 'admin.totp.enable', target: adminTarget(a) });
       return 'on';
     }),
   );
@@ -411,7 +512,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
     signedIn,
     csrf,
     twoFactorAction((c, code, address) => {
-      admins.twoFactor.disable(c.get('session').admin.id, code, address);
+      const a = c.get('session').admin;
+      // Not in one transaction: a wrong code's throttling record must outlive the refusal.
+      admins.twoFactor.disable(a.id, code, address);
+      deps.audit.record(actor(c), { action: 'admin.totp.disable', target: adminTarget(a) });
       return 'off';
     }),
   );

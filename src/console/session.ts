@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Admins, NewSession, Session } from '../admins/service.ts';
+import { clientAddress, clientSocketAddress } from '../http/client-address.ts';
+
+export { clientAddress };
 
 export type ConsoleEnv = { Variables: { session: Session } };
 
@@ -16,22 +18,6 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function overHttps(c: Context, trustedProxies: string[]): boolean {
   if (new URL(c.req.url).protocol === 'https:') return true;
   return trustedProxies.includes(clientSocketAddress(c)) && c.req.header('x-forwarded-proto') === 'https';
-}
-
-function clientSocketAddress(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Who is asking, for login throttling: the socket's peer, or the nearest hop a trusted proxy names. */
-export function clientAddress(c: Context, trustedProxies: string[]): string {
-  const peer = clientSocketAddress(c);
-  if (!trustedProxies.includes(peer)) return peer;
-  const forwarded = c.req.header('x-forwarded-for')?.split(',').map((s) => s.trim()).filter(Boolean);
-  return forwarded?.[forwarded.length - 1] ?? peer;
 }
 
 export function startSession(c: Context, s: NewSession, trustedProxies: string[]) {

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { ApiEnv } from '../api/auth.ts';
 import { iso, parseWith, readJson } from '../api/http.ts';
 import { AppError } from '../errors.ts';
+import type { Audit } from '../audit/service.ts';
+import { webhookEvent } from '../audit/targets.ts';
 import type { DeliveryRow } from './repo.ts';
 import type { WebhookView, Webhooks } from './service.ts';
 
@@ -57,28 +59,48 @@ function fromCursor(s: string): { at: number; id: string } {
 }
 
 /** `/api/v1/webhooks`: register receivers, see and retry their deliveries. */
-export function webhookRoutes(webhooks: Webhooks) {
+export function webhookRoutes(webhooks: Webhooks, audit: Audit) {
   const app = new Hono<ApiEnv>();
 
   app.get('/webhooks', (c) => c.json({ webhooks: webhooks.list().map(webhookJson) }));
 
   app.post('/webhooks', async (c) => {
     const body = await readJson(c, CreateBody);
-    const w = webhooks.create({ url: body.url, events: body.events, description: body.description ?? null, createdBy: `api-token:${c.get('apiToken').name}` });
+    const w = audit.within(
+      c.get('actor'),
+      () => webhooks.create({ url: body.url, events: body.events, description: body.description ?? null, createdBy: `api-token:${c.get('apiToken').name}` }),
+      webhookEvent('webhook.create', (x) => ({ events: x.events })),
+    );
     // The secret is shown here only: it signs every delivery (x-mdm-signature).
     return c.json({ ...webhookJson(w), secret: w.secret }, 201);
   });
 
   app.get('/webhooks/:id', (c) => c.json(webhookJson(webhooks.get(c.req.param('id')))));
 
-  app.patch('/webhooks/:id', async (c) => c.json(webhookJson(webhooks.update(c.req.param('id'), await readJson(c, PatchBody)))));
+  app.patch('/webhooks/:id', async (c) => {
+    const patch = await readJson(c, PatchBody);
+    return c.json(webhookJson(audit.within(c.get('actor'), () => webhooks.update(c.req.param('id'), patch), webhookEvent('webhook.update', () => ({ ...patch })))));
+  });
 
   app.delete('/webhooks/:id', (c) => {
-    webhooks.remove(c.req.param('id'));
+    const id = c.req.param('id');
+    audit.within(
+      c.get('actor'),
+      () => {
+        const w = webhooks.get(id);
+        webhooks.remove(id);
+        return w;
+      },
+      webhookEvent('webhook.delete'),
+    );
     return c.body(null, 204);
   });
 
-  app.post('/webhooks/:id/secret', (c) => c.json(webhooks.rotateSecret(c.req.param('id'))));
+  app.post('/webhooks/:id/secret', (c) => {
+    const id = c.req.param('id');
+    const { secret } = audit.within(c.get('actor'), () => ({ ...webhooks.rotateSecret(id), hook: webhooks.get(id) }), (r) => webhookEvent('webhook.secret.rotate')(r.hook));
+    return c.json({ secret });
+  });
 
   app.post('/webhooks/:id/ping', (c) => c.json(deliveryJson(webhooks.ping(c.req.param('id'))), 202));
 
@@ -95,7 +117,15 @@ export function webhookRoutes(webhooks: Webhooks) {
 
   app.get('/webhooks/:id/deliveries/:delivery', (c) => c.json(deliveryJson(webhooks.delivery(c.req.param('id'), c.req.param('delivery')))));
 
-  app.post('/webhooks/:id/deliveries/:delivery/retry', (c) => c.json(deliveryJson(webhooks.retry(c.req.param('id'), c.req.param('delivery'))), 202));
+  app.post('/webhooks/:id/deliveries/:delivery/retry', (c) => {
+    const id = c.req.param('id');
+    const d = audit.within(
+      c.get('actor'),
+      () => webhooks.retry(id, c.req.param('delivery')),
+      (x) => ({ ...webhookEvent('webhook.delivery.retry')(webhooks.get(id)), details: { delivery: x.id, event_type: x.eventType } }),
+    );
+    return c.json(deliveryJson(d), 202);
+  });
 
   return app;
 }

@@ -3,8 +3,11 @@
 import { AppleDevice as SimulatedDevice, type DeviceOptions } from '../../src/apple/simulator/device.ts';
 import type { Persona } from '../../src/apple/simulator/persona.ts';
 
-export { answerFor } from '../../src/apple/simulator/answers.ts';
-export type { Dict } from '../../src/apple/simulator/device.ts';
+import { answerFor } from '../../src/apple/simulator/answers.ts';
+import type { Dict } from '../../src/apple/simulator/device.ts';
+
+export { answerFor };
+export type { Dict };
 
 export const TEST_PERSONA: Persona = {
   platform: 'iOS',
@@ -31,4 +34,29 @@ export class AppleDevice extends SimulatedDevice {
   constructor(url: string, o: DeviceOptions = {}) {
     super(url, { persona: TEST_PERSONA, ...o });
   }
+}
+
+/**
+ * Answers every queued command as the simulated device does, until the queue is empty; returns
+ * the commands it was sent.
+ */
+export async function drainCommands(d: SimulatedDevice): Promise<Dict[]> {
+  const seen: Dict[] = [];
+  let r = await d.report('Idle');
+  while (r.plist) {
+    seen.push(r.plist);
+    r = await d.report('Acknowledged', answerFor(d, r.plist));
+  }
+  return seen;
+}
+
+/** A test device enrolled with a SCEP challenge, checked in, its first inventory answered. */
+export async function enrolledDevice(url: string, challenge: string, o: DeviceOptions = {}): Promise<AppleDevice> {
+  const d = new AppleDevice(url, o);
+  await d.scepEnroll(challenge);
+  const auth = await d.authenticate();
+  const token = await d.tokenUpdate();
+  if (auth.status !== 200 || token.status !== 200) throw new Error(`enrollment failed: Authenticate ${auth.status}, TokenUpdate ${token.status}`);
+  await drainCommands(d);
+  return d;
 }

@@ -32,6 +32,16 @@ export class ConsoleClient {
     return this.request('POST', path, { form: o.csrf && this.csrf ? { ...form, _csrf: this.csrf } : form, headers: o.headers });
   }
 
+  /** Posts a multipart form (file uploads): `files` as name → [file name, content]; `csrf: true` adds the token. */
+  async upload(path: string, fields: Record<string, string>, files: Record<string, [string, string | Buffer]> = {}, o: { csrf?: boolean } = {}) {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    for (const [k, [name, content]] of Object.entries(files)) form.append(k, new Blob([content]), name);
+    if (o.csrf && this.csrf) form.append('_csrf', this.csrf);
+    const res = await fetch(this.url + path, { method: 'POST', redirect: 'manual', headers: { accept: 'text/html', ...(this.cookie ? { cookie: this.cookie } : {}) }, body: form });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  }
+
   async login(username: string, password: string, headers: Record<string, string> = {}) {
     const r = await this.post('/login', { username, password, next: '/' }, { headers });
     await this.adopt(r);

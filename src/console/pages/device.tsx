@@ -2,7 +2,8 @@ import type { Child } from 'hono/jsx';
 import type { Session } from '../../admins/service.ts';
 import type { DeviceViews } from '../../api/device-service.ts';
 import type { FleetQueries } from '../../devices/fleet-queries.ts';
-import { Banner, CsrfField, Layout, when, DataTable } from '../layout.tsx';
+import { Banner, Layout, when, DataTable } from '../layout.tsx';
+import { AppleDeviceActions, type Availability } from './device-actions.tsx';
 import { platformName } from './dashboard.tsx';
 
 type Device = ReturnType<DeviceViews['get']>;
@@ -21,37 +22,6 @@ export function Facts(props: { items: Array<[string, unknown]> }) {
         </>
       ))}
     </dl>
-  );
-}
-
-function Actions(props: { device: Device; session: Session }) {
-  const base = `/devices/${encodeURIComponent(props.device.id)}`;
-  if (props.device.enrollment_status !== 'enrolled') return <p>Actions are available while the device is enrolled.</p>;
-  return (
-    <div class="actions">
-      <form method="post" action={`${base}/lock`} class="card">
-        <CsrfField session={props.session} />
-        <h3>Lock</h3>
-        <p class="muted">Locks the screen at once; the user unlocks it with their passcode.</p>
-        <label for="lock-message">Message on the lock screen (optional)</label>
-        <input id="lock-message" name="message" maxlength={200} />
-        <label for="lock-phone">Phone number on the lock screen (optional)</label>
-        <input id="lock-phone" name="phone" type="tel" maxlength={50} />
-        <div class="form-actions">
-          <button type="submit" class="danger">
-            Lock
-          </button>
-        </div>
-      </form>
-      <form method="post" action={`${base}/refresh-inventory`} class="card">
-        <CsrfField session={props.session} />
-        <h3>Inventory</h3>
-        <p class="muted">Asks the device for its information, security state, apps, profiles and certificates.</p>
-        <div class="form-actions">
-          <button type="submit">Refresh inventory</button>
-        </div>
-      </form>
-    </div>
   );
 }
 
@@ -94,7 +64,8 @@ export function CommandHistory(props: { history: History }) {
   );
 }
 
-export function DevicePage(props: { session: Session; device: Device; history: History; notice?: string; error?: string }) {
+/** `available` is null for read-only admins and devices not enrolled: no actions are shown then. */
+export function DevicePage(props: { session: Session; device: Device; available: Availability | null; history: History; notice?: string; error?: string }) {
   const d = props.device;
   const info = (d.inventory.device_information ?? {}) as Record<string, unknown>;
   const security = (d.inventory.security_info ?? null) as Record<string, unknown> | null;
@@ -123,7 +94,7 @@ export function DevicePage(props: { session: Session; device: Device; history: H
       {props.session.admin.role === 'admin' ? (
         <>
           <h2>Actions</h2>
-          <Actions device={d} session={props.session} />
+          {props.available ? <AppleDeviceActions device={d} session={props.session} available={props.available} /> : <p>Actions are available while the device is enrolled.</p>}
         </>
       ) : null}
 
