@@ -232,6 +232,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           commands: consoleCommands,
           androidCommands: appliance.androidCommands,
           androidWipe: appliance.androidWipe,
+          android: appliance.android,
           push: appliance.push,
           links: appliance.links,
           audit: appliance.audit,

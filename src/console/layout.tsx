@@ -3,11 +3,12 @@ import type { Session } from '../admins/service.ts';
 import { assetUrl } from './assets.ts';
 import { CSRF_FIELD } from './session.ts';
 
-export type NavItem = 'dashboard' | 'devices' | 'enrollment' | 'settings' | 'audit';
+export type NavItem = 'dashboard' | 'devices' | 'enrollment' | 'android' | 'settings' | 'audit';
 const NAV: Array<[NavItem, string, string]> = [
   ['dashboard', '/', 'Dashboard'],
   ['devices', '/devices', 'Devices'],
   ['enrollment', '/enrollment', 'Enrollment'],
+  ['android', '/android', 'Android'],
   ['settings', '/settings', 'Settings'],
   ['audit', '/audit', 'Audit log'],
 ];

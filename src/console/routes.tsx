@@ -22,6 +22,8 @@ import { ErrorPage } from './layout.tsx';
 import { AuditPage, AuditResults, type AuditForm } from './pages/audit.tsx';
 import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
 import { AndroidDevicePage } from './pages/android-device.tsx';
+import { androidConsoleRoutes } from './android-routes.tsx';
+import type { AndroidEnterprise } from '../android/service.ts';
 import type { AndroidCommands } from '../android/commands.ts';
 import type { AndroidWipe, WipePlan } from '../android/wipe.ts';
 import { DevicePage } from './pages/device.tsx';
@@ -39,6 +41,7 @@ export interface ConsoleDeps {
   commands: CommandService;
   androidCommands: AndroidCommands;
   androidWipe: AndroidWipe;
+  android: AndroidEnterprise;
   push: PushCertificates;
   links: EnrollmentLinks;
   apiTokens: ApiTokens;
@@ -451,6 +454,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       { signedIn, csrf, adminOnly, actor },
     ),
   );
+  app.route('/', androidConsoleRoutes({ android: deps.android, audit: deps.audit }, { signedIn, csrf, adminOnly, actor }));
 
   // Read-only admins may read it: it shows who changed what, and changes nothing.
   app.get('/audit', signedIn, (c) => {
