@@ -54,6 +54,8 @@ import { createAndroidCommands } from './android/commands.ts';
 import { createAndroidWipe } from './android/wipe.ts';
 import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
+import { createPolicyRepo } from './policy/repo.ts';
+import { createPolicies } from './policy/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
 export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics } = {}) {
@@ -100,7 +102,8 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
     pollOperations: () => androidCommands.poll(),
   });
   const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, webhooks };
+  const policies = createPolicies({ repo: createPolicyRepo(store.db) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, webhooks, policies };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -198,7 +201,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       ['/android', androidRoutes({ android: appliance.android, log: log.child({ mod: 'android' }) })],
       [
         '/api/v1',
-        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync, androidCommands: appliance.androidCommands, androidWipe: appliance.androidWipe, fleet, webhooks: appliance.webhooks }),
+        apiRoutes({ tokens: appliance.apiTokens, repo: appliance.appleRepo, androidDevices: appliance.androidDevices, queue: appliance.queue, push: appliance.push, pushes, android: appliance.android, androidSync: appliance.androidSync, androidCommands: appliance.androidCommands, androidWipe: appliance.androidWipe, fleet, webhooks: appliance.webhooks, policies: appliance.policies }),
       ],
       [
         '/',

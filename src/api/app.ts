@@ -19,9 +19,11 @@ import type { AndroidWipe } from '../android/wipe.ts';
 import type { FleetQueries } from '../devices/fleet-queries.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
 import type { Webhooks } from '../webhooks/service.ts';
+import { policyRoutes } from '../policy/routes.ts';
+import type { Policies } from '../policy/service.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
-export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; androidDevices: AndroidDeviceRepo; queue: CommandQueue; push: PushCertificates; pushes: DevicePushes; android: AndroidEnterprise; androidSync: AndroidSync; androidCommands: AndroidCommands; androidWipe: AndroidWipe; fleet: FleetQueries; webhooks: Webhooks }) {
+export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; androidDevices: AndroidDeviceRepo; queue: CommandQueue; push: PushCertificates; pushes: DevicePushes; android: AndroidEnterprise; androidSync: AndroidSync; androidCommands: AndroidCommands; androidWipe: AndroidWipe; fleet: FleetQueries; webhooks: Webhooks; policies: Policies }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens));
   app.route('/', deviceRoutes(createDeviceViews(deps.repo, deps.androidDevices), deps.pushes, deps.fleet, deps.androidWipe));
@@ -29,5 +31,6 @@ export function apiRoutes(deps: { tokens: ApiTokens; repo: AppleRepo; androidDev
   app.route('/', pushRoutes(deps.push));
   app.route('/', androidApiRoutes(deps.android, deps.androidSync));
   app.route('/', webhookRoutes(deps.webhooks));
+  app.route('/', policyRoutes(deps.policies));
   return app;
 }

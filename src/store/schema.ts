@@ -7,3 +7,4 @@ export * from '../apple/tables.ts';
 export * from '../admins/tables.ts';
 export * from '../android/tables.ts';
 export * from '../webhooks/tables.ts';
+export * from '../policy/tables.ts';
