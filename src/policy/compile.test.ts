@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { generate, readSchemaFiles } from '../../scripts/gen-apple-profiles.ts';
 import { Policy } from '../android/amapi/schemas.generated.ts';
+import { decodePlist } from '../apple/plist.ts';
 import { validatePayload } from '../apple/profile-schema.ts';
 import { isAppError } from '../errors.ts';
 import { compileAndroid } from './compile-android.ts';
@@ -57,7 +58,8 @@ test('every key the Apple compiler emits is in Apple\'s YAML with the type and r
         if (typeof v === 'number' && spec.range) assert.ok(v >= (spec.range.min ?? -Infinity) && v <= (spec.range.max ?? Infinity), `${k} in range`);
       }
     }
-    assert.match(appleProfileXml(c), /<key>PayloadContent<\/key>/);
+    // The XML reads back, through the appliance's own plist reader, as the dictionary compiled.
+    assert.deepEqual(decodePlist(Buffer.from(appleProfileXml(c))), c.profile);
   }
 });
 

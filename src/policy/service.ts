@@ -97,11 +97,12 @@ export function createPolicies(deps: { repo: PolicyRepo; now?: () => number }) {
   };
 
   /** Every device's winning assignment, computed in one pass over assignments and memberships. */
+  const candidates = (): Candidate[] => repo.allAssignments().map((r) => ({ assignment: r.assignment, policyName: r.policyName, currentVersion: r.currentVersion }));
   const effectiveAll = () => {
-    const candidates: Candidate[] = repo.allAssignments().map((r) => ({ assignment: r.assignment, policyName: r.policyName, currentVersion: r.currentVersion }));
+    const all = candidates();
     const groupsOf = new Map<string, Set<string>>();
     for (const m of repo.allMemberships()) (groupsOf.get(m.deviceId) ?? groupsOf.set(m.deviceId, new Set()).get(m.deviceId)!).add(m.groupId);
-    return repo.devices().map((device) => ({ device, winner: pickEffective(candidates, device, groupsOf.get(device.id) ?? new Set()) }));
+    return repo.devices().map((device) => ({ device, winner: pickEffective(all, device, groupsOf.get(device.id) ?? new Set()) }));
   };
 
   return {
@@ -248,8 +249,7 @@ export function createPolicies(deps: { repo: PolicyRepo; now?: () => number }) {
     /** The one policy in force on a device, the assignment that decided it, and its compiled form for that device. */
     effective(deviceId: string) {
       const device = requireDevice(deviceId);
-      const candidates: Candidate[] = repo.allAssignments().map((r) => ({ assignment: r.assignment, policyName: r.policyName, currentVersion: r.currentVersion }));
-      const winner = pickEffective(candidates, device, new Set(repo.groupsOf(deviceId)));
+      const winner = pickEffective(candidates(), device, new Set(repo.groupsOf(deviceId)));
       if (!winner) return { device, policy: null, assignment: null, compiled: null };
       const p = requirePolicy(winner.assignment.policyId);
       const doc = documentOf(requireVersion(p));
