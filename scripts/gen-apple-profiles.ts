@@ -1,6 +1,5 @@
 // Generates src/apple/profile-schemas.generated.ts from Apple's profile payload schemas in
-// src/apple/schemas/profiles/*.yaml. Run: node --import tsx scripts/gen-apple-profiles.ts
-// (--check: exit 1 when the committed file is stale, write nothing).
+// src/apple/schemas/profiles/*.yaml. Run: npm run gen:apple-profiles (--check: exit 1 when the committed file is stale, write nothing).
 //
 // Only what a validator needs is kept: key names, types, ranges, value lists, and per key the
 // platforms that do not take it or take it only when supervised. It stops on a type it does not
@@ -71,7 +70,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const out = path.join(root, OUT);
   if (process.argv.includes('--check')) {
     const same = fs.existsSync(out) && fs.readFileSync(out, 'utf8') === text;
-    if (!same) console.error(`${OUT} is stale: run node --import tsx scripts/gen-apple-profiles.ts`);
+    if (!same) console.error(`${OUT} is stale: run npm run gen:apple-profiles`);
     process.exit(same ? 0 : 1);
   }
   fs.writeFileSync(out, text);

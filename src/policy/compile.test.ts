@@ -13,7 +13,7 @@ import { validatePayload } from '../apple/profile-schema.ts';
 import { isAppError } from '../errors.ts';
 import { compileAndroid } from './compile-android.ts';
 import { appleProfileXml, compileApple, PASSCODE_PAYLOAD, RESTRICTIONS_PAYLOAD } from './compile-apple.ts';
-import { PolicyDocument, type PolicyInput } from './model.ts';
+import { forOwnership, PolicyDocument, type PolicyInput } from './model.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const ref = { id: 'pol-1', name: 'Standard', version: 3 };
@@ -153,4 +153,14 @@ test('the model refuses unknown fields and bad enums with the field named', () =
   assert.equal(r.error!.issues[0]!.code, 'unrecognized_keys');
   const e = PolicyDocument.safeParse({ passcode: { complexity: 'strong' } });
   assert.deepEqual(e.error!.issues[0]!.path, ['passcode', 'complexity']);
+});
+
+test('a personal device under passcode_only gets the passcode and auto-lock alone', () => {
+  const d = doc({ ...full, personal_devices: 'passcode_only' });
+  const personal = forOwnership(d, 'personal');
+  assert.deepEqual(Object.keys(compileAndroid(personal, 'personal').policy).sort(), ['maximumTimeToLock', 'passwordPolicies']);
+  const ios = compileApple(ref, personal, 'ios');
+  assert.deepEqual((ios.profile.PayloadContent as Array<{ PayloadType: string }>).map((p) => p.PayloadType), [PASSCODE_PAYLOAD]);
+  assert.equal(forOwnership(d, 'corporate'), d);
+  assert.equal(forOwnership(doc(), 'personal').camera_disabled, true, 'work_profile keeps everything');
 });

@@ -45,7 +45,7 @@ export const PolicyDocument = z.strictObject({
   min_os_version: perPlatform(osVersion).optional(),
   /**
    * What of the policy reaches a personal (BYOD) device: `work_profile` — everything, but on
-   * Android only inside the work profile; `passcode_only` — the passcode rules alone.
+   * Android only inside the work profile; `passcode_only` — the passcode rules and auto-lock alone.
    */
   personal_devices: z.enum(['work_profile', 'passcode_only']).default('work_profile'),
 });
@@ -57,8 +57,11 @@ export const POLICY_PLATFORMS = ['ios', 'ipados', 'macos', 'android'] as const;
 export type PolicyPlatform = (typeof POLICY_PLATFORMS)[number];
 export type Ownership = 'corporate' | 'personal';
 
-/** The document as it applies to one device's ownership: a personal device under `passcode_only` keeps the passcode rules alone. */
+/**
+ * The document as it applies to one device's ownership: a personal device under `passcode_only`
+ * keeps the passcode rules and auto-lock (the lock screen, which Apple sets in one payload) alone.
+ */
 export function forOwnership(doc: PolicyDocument, ownership: Ownership): PolicyDocument {
   if (ownership === 'corporate' || doc.personal_devices === 'work_profile') return doc;
-  return PolicyDocument.parse({ passcode: doc.passcode, personal_devices: doc.personal_devices });
+  return PolicyDocument.parse({ passcode: doc.passcode, auto_lock: doc.auto_lock, personal_devices: doc.personal_devices });
 }
