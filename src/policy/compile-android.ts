@@ -69,7 +69,10 @@ export function compileAndroid(doc: PolicyDocument, ownership: Ownership): Compi
   if (ownership === 'personal') notes.push('personal device: settings apply to the work profile only');
   const apps = applications(doc);
   if (apps.length) out.applications = apps;
-  if (doc.apps?.allow) out.playStoreMode = 'WHITELIST';
+  if (doc.apps?.allow) {
+    out.playStoreMode = 'WHITELIST';
+    notes.push('apps.allow: apps not in the policy are removed from the device (or work profile)');
+  }
   else if (doc.apps?.block.length) out.playStoreMode = 'BLACKLIST';
   if (doc.apps && !doc.apps.users_may_install) out.installAppsDisabled = true;
   const min = doc.min_os_version?.android;

@@ -77,7 +77,11 @@ function restrictionKeys(doc: PolicyDocument, os: AppleOs, notes: string[]): Pli
   if (doc.screen_capture_disabled) b.set('allowScreenShot', false, 'screen_capture_disabled');
   const apps = doc.apps;
   if (apps && !apps.users_may_install) b.set('allowAppInstallation', false, 'apps.users_may_install');
-  if (apps?.allow) b.set('allowListedAppBundleIDs', apps.allow, 'apps.allow');
+  if (apps?.allow) {
+    b.set('allowListedAppBundleIDs', apps.allow, 'apps.allow');
+    // Apple's own apps are bundle ids like any other: an allow list without them hides them.
+    if (b.keys.allowListedAppBundleIDs) notes.push('apps.allow: apps not listed, Apple\'s own included, cannot be launched');
+  }
   if (apps?.block.length) b.set('blockedAppBundleIDs', apps.block, 'apps.block');
   return b.keys;
 }

@@ -164,3 +164,14 @@ test('a personal device under passcode_only gets the passcode and auto-lock alon
   assert.equal(forOwnership(d, 'corporate'), d);
   assert.equal(forOwnership(doc(), 'personal').camera_disabled, true, 'work_profile keeps everything');
 });
+
+test('an allow list: supervised iOS takes it, macOS does not, and both platforms say what it implies', () => {
+  const d = doc({ apps: { allow: ['com.example.mail', 'com.apple.mobilesafari'] } });
+  const ios = compileApple(ref, d, 'ios');
+  assert.deepEqual((ios.profile.PayloadContent as Array<Record<string, unknown>>)[0]!.allowListedAppBundleIDs, ['com.example.mail', 'com.apple.mobilesafari']);
+  assert.ok(ios.notes.some((n) => /Apple's own included/.test(n)));
+  const mac = compileApple(ref, d, 'macos');
+  assert.deepEqual(mac.profile.PayloadContent, []);
+  assert.ok(!mac.notes.some((n) => /Apple's own included/.test(n)));
+  assert.ok(compileAndroid(d, 'corporate').notes.some((n) => /removed from the device/.test(n)));
+});
