@@ -57,6 +57,8 @@ import { androidRoutes } from './android/routes.ts';
 import { createAndroidEnterprise } from './android/service.ts';
 import { createAuditRepo } from './audit/repo.ts';
 import { createAudit } from './audit/service.ts';
+import { createPolicyRepo } from './policy/repo.ts';
+import { createPolicies } from './policy/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
 export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics } = {}) {
@@ -104,7 +106,8 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
   });
   const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
   const audit = createAudit({ repo: createAuditRepo(store.db), sqlite: store.sqlite, log: log.child({ mod: 'audit' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks };
+  const policies = createPolicies({ repo: createPolicyRepo(store.db) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -219,6 +222,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           audit: appliance.audit,
           trustedProxies: config.trustedProxies,
           webhooks: appliance.webhooks,
+          policies: appliance.policies,
         }),
       ],
       [

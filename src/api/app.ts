@@ -22,6 +22,8 @@ import type { FleetQueries } from '../devices/fleet-queries.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
 import { openApiDocument } from './openapi.ts';
 import type { Webhooks } from '../webhooks/service.ts';
+import { policyRoutes } from '../policy/routes.ts';
+import type { Policies } from '../policy/service.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
 export function apiRoutes(deps: {
@@ -39,6 +41,7 @@ export function apiRoutes(deps: {
   audit: Audit;
   trustedProxies: string[];
   webhooks: Webhooks;
+  policies: Policies;
 }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens, deps.trustedProxies));
@@ -49,5 +52,6 @@ export function apiRoutes(deps: {
   app.route('/', androidApiRoutes(deps.android, deps.androidSync, deps.audit));
   app.route('/', auditApiRoutes(deps.audit));
   app.route('/', webhookRoutes(deps.webhooks, deps.audit));
+  app.route('/', policyRoutes(deps.policies, deps.audit));
   return app;
 }

@@ -3,6 +3,14 @@ import { Policy } from '../android/amapi/schemas.generated.ts';
 import { ServiceAccountKey } from '../android/amapi/service-account.ts';
 import { CreateBody as EnrollmentTokenBody } from '../android/enrollment-api-routes.ts';
 import { listQuery as auditQuery } from '../audit/routes.ts';
+import {
+  AssignBody as PolicyAssign,
+  CompiledQuery as PolicyCompiledQuery,
+  CreateBody as PolicyCreate,
+  GroupBody as GroupCreate,
+  PreviewBody as PolicyPreview,
+  UpdateBody as PolicyUpdate,
+} from '../policy/routes.ts';
 import { VERSION } from '../version.ts';
 import { CreateBody as WebhookBody, DeliveriesQuery, PatchBody as WebhookPatch } from '../webhooks/routes.ts';
 import { bulkCommandBody, deviceCommandBody } from './commands.ts';
@@ -69,6 +77,25 @@ const OPERATIONS: Operation[] = [
   { method: 'delete', path: '/android/enrollment-tokens/:id', tag: 'android', summary: 'Revoke an enrollment token at Google and here', ok: 200, errors: [404] },
   { method: 'get', path: '/android/enrollment-tokens/:id/qr.png', tag: 'android', summary: 'The provisioning QR code, PNG', ok: 200, produces: 'image/png', errors: [404, 410] },
   { method: 'get', path: '/android/enrollment-tokens/:id/qr.svg', tag: 'android', summary: 'The provisioning QR code, SVG', ok: 200, produces: 'image/svg+xml', errors: [404, 410] },
+
+  { method: 'get', path: '/policies', tag: 'policies', summary: 'Policies, with their current version', ok: 200 },
+  { method: 'post', path: '/policies', tag: 'policies', summary: 'Make a policy (version 1); refused unless every platform can take it', body: PolicyCreate, ok: 201, errors: [409, 422] },
+  { method: 'get', path: '/policies/:id', tag: 'policies', summary: 'One policy and its current document', ok: 200, errors: [404] },
+  { method: 'put', path: '/policies/:id', tag: 'policies', summary: 'A new version of a policy', body: PolicyUpdate, ok: 200, errors: [404, 409, 422] },
+  { method: 'delete', path: '/policies/:id', tag: 'policies', summary: 'Delete a policy, its versions and assignments', ok: 204, errors: [404] },
+  { method: 'get', path: '/policies/:id/versions', tag: 'policies', summary: "A policy's versions, never edited", ok: 200, errors: [404] },
+  { method: 'post', path: '/policies/:id/preview', tag: 'policies', summary: 'What a new document would change, for whom: per platform and ownership, counts, samples and a diff', body: PolicyPreview, ok: 200, errors: [404] },
+  { method: 'get', path: '/policies/:id/compiled', tag: 'policies', summary: 'The Apple profile or Android policy a version compiles to', query: PolicyCompiledQuery, ok: 200, errors: [404, 422] },
+  { method: 'get', path: '/policies/:id/assignments', tag: 'policies', summary: "A policy's assignments", ok: 200, errors: [404] },
+  { method: 'post', path: '/policies/:id/assignments', tag: 'policies', summary: 'Assign a policy to all devices, an ownership, a platform or a group', body: PolicyAssign, ok: 201, errors: [404, 409] },
+  { method: 'delete', path: '/policies/:id/assignments/:assignment', tag: 'policies', summary: 'Remove an assignment', ok: 204, errors: [404] },
+  { method: 'get', path: '/groups', tag: 'policies', summary: 'Device groups', ok: 200 },
+  { method: 'post', path: '/groups', tag: 'policies', summary: 'Make a device group', body: GroupCreate, ok: 201, errors: [409] },
+  { method: 'get', path: '/groups/:id', tag: 'policies', summary: 'A group and its members', ok: 200, errors: [404] },
+  { method: 'delete', path: '/groups/:id', tag: 'policies', summary: 'Delete a group, its memberships and assignments', ok: 204, errors: [404] },
+  { method: 'put', path: '/groups/:id/members/:device', tag: 'policies', summary: 'Add a device (Apple or Android) to a group', ok: 201, errors: [404] },
+  { method: 'delete', path: '/groups/:id/members/:device', tag: 'policies', summary: 'Take a device out of a group', ok: 204, errors: [404] },
+  { method: 'get', path: '/devices/:id/effective-policy', tag: 'policies', summary: "The device's one effective policy, the assignment that won, and its compiled form", ok: 200, errors: [404] },
 
   { method: 'get', path: '/audit', tag: 'audit', summary: 'The audit log, newest first: who changed what, when, from where (keyset pages)', query: auditQuery, ok: 200 },
 

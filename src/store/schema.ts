@@ -8,3 +8,4 @@ export * from '../admins/tables.ts';
 export * from '../android/tables.ts';
 export * from '../webhooks/tables.ts';
 export * from '../audit/tables.ts';
+export * from '../policy/tables.ts';

@@ -972,6 +972,36 @@ export const Operation = z.strictObject({
 });
 export type Operation = z.infer<typeof Operation>;
 
+/** Policies for apps in the personal profile of a company-owned device with a work profile. */
+export const PersonalApplicationPolicy = z.strictObject({
+  /** The package name of the application. */
+  packageName: z.string().optional(),
+  /** The type of installation to perform. */
+  installType: z.enum(["INSTALL_TYPE_UNSPECIFIED","BLOCKED","AVAILABLE"]).optional(),
+});
+export type PersonalApplicationPolicy = z.infer<typeof PersonalApplicationPolicy>;
+
+/** Policies controlling personal usage on a company-owned device with a work profile. */
+export const PersonalUsagePolicies = z.strictObject({
+  /** If true, the camera is disabled on the personal profile. */
+  cameraDisabled: z.boolean().optional(),
+  /** If true, screen capture is disabled for all users. */
+  screenCaptureDisabled: z.boolean().optional(),
+  /** Account types that can't be managed by the user. */
+  accountTypesWithManagementDisabled: z.array(z.string()).optional(),
+  /** Controls how long the work profile can stay off. */
+  maxDaysWithWorkOff: int32.optional(),
+  /** Used together with personalApplications to control how apps in the personal profile are allowed or blocked. */
+  personalPlayStoreMode: z.enum(["PLAY_STORE_MODE_UNSPECIFIED","BLACKLIST","BLOCKLIST","ALLOWLIST"]).optional(),
+  /** Policy applied to applications in the personal profile. */
+  personalApplications: z.array(PersonalApplicationPolicy).optional(),
+  /** Optional. */
+  privateSpacePolicy: z.enum(["PRIVATE_SPACE_POLICY_UNSPECIFIED","PRIVATE_SPACE_ALLOWED","PRIVATE_SPACE_DISALLOWED"]).optional(),
+  /** Optional. */
+  bluetoothSharing: z.enum(["BLUETOOTH_SHARING_UNSPECIFIED","BLUETOOTH_SHARING_ALLOWED","BLUETOOTH_SHARING_DISALLOWED"]).optional(),
+});
+export type PersonalUsagePolicies = z.infer<typeof PersonalUsagePolicies>;
+
 /** An action to reset a company owned device or delete a work profile. */
 export const WipeAction = z.strictObject({
   /** Number of days the policy is non-compliant before the device or work profile is wiped. */
@@ -1021,7 +1051,7 @@ export const StatusReportingSettings = z.strictObject({
 });
 export type StatusReportingSettings = z.infer<typeof StatusReportingSettings>;
 
-/** A policy resource represents a group of settings that govern the behavior of a managed device and the apps installed on it. Only the fields the appliance sets (13 of 100). */
+/** A policy resource represents a group of settings that govern the behavior of a managed device and the apps installed on it. Only the fields the appliance sets (16 of 100). */
 export const Policy = z.strictObject({
   /** The name of the policy in the form enterprises/{enterpriseId}/policies/{policyId}. */
   name: z.string().optional(),
@@ -1045,6 +1075,12 @@ export const Policy = z.strictObject({
   applications: z.array(ApplicationPolicy).optional(),
   /** This mode controls which apps are available to the user in the Play Store and the behavior on the device when apps are removed from the policy. */
   playStoreMode: z.enum(["PLAY_STORE_MODE_UNSPECIFIED","WHITELIST","BLACKLIST"]).optional(),
+  /** Whether user installation of apps is disabled. */
+  installAppsDisabled: z.boolean().optional(),
+  /** The minimum allowed Android API level. */
+  minimumApiLevel: int32.optional(),
+  /** Policies managing personal usage on a company-owned device. */
+  personalUsagePolicies: PersonalUsagePolicies.optional(),
   /** Status reporting settings */
   statusReportingSettings: StatusReportingSettings.optional(),
   /** Rules that define the behavior when a particular policy can not be applied on device */
