@@ -2,9 +2,10 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AndroidEnterprise } from '../android/service.ts';
 import type { Audit } from '../audit/service.ts';
-import { AppError, isAppError } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { AndroidPage, AndroidTokenPage, TOKEN_TTLS } from './pages/android.tsx';
 import { field, render } from './render.ts';
+import { formActions } from './form-action.ts';
 import type { Guards } from './settings-routes.tsx';
 import type { ConsoleEnv } from './session.ts';
 
@@ -43,17 +44,7 @@ export function androidConsoleRoutes(deps: { android: AndroidEnterprise; audit: 
     return render(c, <AndroidPage session={c.get('session')} data={data} notice={o.notice} error={o.error} signupUrl={o.signupUrl} />, o.status);
   };
 
-  /** Runs a change; its AppErrors (Google's refusals included) are shown on the page, never a stack. */
-  const run = (fn: (c: Context<ConsoleEnv>, body: Record<string, unknown>) => Promise<string | Response> | string | Response) => async (c: Context<ConsoleEnv>) => {
-    const body = await c.req.parseBody();
-    try {
-      const done = await fn(c, body);
-      return typeof done === 'string' ? c.redirect(done.startsWith('/') ? done : `/android?done=${done}`, 303) : done;
-    } catch (e) {
-      if (!isAppError(e)) throw e;
-      return page(c, { error: e.message, status: e.status });
-    }
-  };
+  const run = formActions('/android', page);
 
   app.get('/android', g.signedIn, (c) => page(c, { notice: NOTICES[c.req.query('done') ?? ''] }));
 

@@ -498,31 +498,23 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return c.redirect('/account/two-factor', 303);
   });
 
-  app.post(
-    '/account/two-factor/enable',
-    signedIn,
-    csrf,
-    twoFactorAction((c, code, address) => {
-      const a = c.get('session').admin;
-      // Not in one transaction: a wrong code's throttling record must outlive the refusal.
-      admins.twoFactor.enable(a.id, code, address);
-      deps.audit.record(actor(c), { action: 'admin.totp.enable', target: adminTarget(a) });
-      return 'on';
-    }),
-  );
-
-  app.post(
-    '/account/two-factor/disable',
-    signedIn,
-    csrf,
-    twoFactorAction((c, code, address) => {
-      const a = c.get('session').admin;
-      // Not in one transaction: a wrong code's throttling record must outlive the refusal.
-      admins.twoFactor.disable(a.id, code, address);
-      deps.audit.record(actor(c), { action: 'admin.totp.disable', target: adminTarget(a) });
-      return 'off';
-    }),
-  );
+  for (const [op, done] of [
+    ['enable', 'on'],
+    ['disable', 'off'],
+  ] as const) {
+    app.post(
+      `/account/two-factor/${op}`,
+      signedIn,
+      csrf,
+      twoFactorAction((c, code, address) => {
+        const a = c.get('session').admin;
+        // Not in one transaction: a wrong code's throttling record must outlive the refusal.
+        admins.twoFactor[op](a.id, code, address);
+        deps.audit.record(actor(c), { action: `admin.totp.${op}`, target: adminTarget(a) });
+        return done;
+      }),
+    );
+  }
 
   return app;
 }

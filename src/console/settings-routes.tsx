@@ -10,6 +10,7 @@ import type { PushCertificates } from '../push/service.ts';
 import { certificatesIn, type VendorSource } from '../push/vendor.ts';
 import { SettingsPage } from './pages/settings.tsx';
 import { field, render } from './render.ts';
+import { formActions } from './form-action.ts';
 import type { ConsoleEnv } from './session.ts';
 
 export interface SettingsDeps {
@@ -77,17 +78,7 @@ export function settingsRoutes(deps: SettingsDeps, g: Guards) {
     return render(c, <SettingsPage session={c.get('session')} data={data} notice={o.notice} error={o.error} createdToken={o.createdToken} />, o.status);
   };
 
-  /** Runs a change; its AppErrors (a wrong password, a refused topic change...) are shown on the page. */
-  const run = (fn: (c: Context<ConsoleEnv>, body: Record<string, unknown>) => Promise<string | Response> | string | Response) => async (c: Context<ConsoleEnv>) => {
-    const body = await c.req.parseBody();
-    try {
-      const done = await fn(c, body);
-      return typeof done === 'string' ? c.redirect(`/settings?done=${done}`, 303) : done;
-    } catch (e) {
-      if (!isAppError(e)) throw e;
-      return page(c, { error: e.message, status: e.status });
-    }
-  };
+  const run = formActions('/settings', page);
 
   app.get('/settings', g.signedIn, (c) => page(c, { notice: NOTICES[c.req.query('done') ?? ''] }));
 
