@@ -40,6 +40,7 @@ after(async () => {
 });
 
 test('key, enterprise, tokens and unbind through the console', async () => {
+  assert.match((await admin.get('/')).text, /No Android enterprise is bound/, 'the dashboard says so');
   let page = await admin.get('/android');
   assert.equal(page.status, 200);
   assert.match(page.text, /No key yet/);
@@ -69,6 +70,7 @@ test('key, enterprise, tokens and unbind through the console', async () => {
   page = await admin.get('/android');
   const enterprise = /Bound to <strong>[^<]*<\/strong> \((enterprises\/[^)]+)\)/.exec(page.text)?.[1];
   assert.ok(enterprise, 'the bound enterprise is shown');
+  assert.doesNotMatch((await admin.get('/')).text, /No Android enterprise is bound/);
 
   assert.equal((await api('PUT', '/android/policies/phones', { screenCaptureDisabled: true })).status, 200);
   page = await admin.get('/android');

@@ -80,7 +80,12 @@ describe('device actions in the console', () => {
     assert.match(after.text, /data-request-type="RestartDevice"><td>RestartDevice<\/td><td class="status">acknowledged/);
     assert.match(after.text, /Turn off lost mode/);
     assert.equal((await act(supervised, 'lost-mode/disable')).status, 303);
-    assert.deepEqual(requestTypes(await drain(supervised)), ['DisableLostMode']);
+    // The device refuses it: the history says so, with the device's reason.
+    const offered = await supervised.report('Idle');
+    assert.equal((offered.plist!.Command as Dict).RequestType, 'DisableLostMode');
+    const reason = 'Lost mode is not enabled.';
+    await supervised.report('Error', { CommandUUID: offered.plist!.CommandUUID, ErrorChain: [{ ErrorCode: 12067, ErrorDomain: 'MCMDMErrorDomain', LocalizedDescription: reason, USEnglishDescription: reason }] });
+    assert.match((await page(supervised)).text, /data-request-type="DisableLostMode"><td>DisableLostMode<\/td><td class="status">error<span class="muted"> — Lost mode is not enabled\.<\/span>/);
     assert.deepEqual(
       audit(supervised.udid).map((e) => [e.action, e.actor_name]),
       [

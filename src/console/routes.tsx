@@ -228,7 +228,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const data: DashboardData = {
       platforms: [...byPlatform.values()].sort((a, b) => a.platform.localeCompare(b.platform)),
       enrolledLast7Days: s.enrolledSince,
-      android: { compliant: s.androidCompliant, nonCompliant: s.androidNonCompliant },
+      android: { compliant: s.androidCompliant, nonCompliant: s.androidNonCompliant, bound: deps.android.enterprise() !== null },
       push: push && { state: push.state, daysLeft: push.daysLeft, topic: push.topic },
       ca: expiryOf(deps.caNotAfter(), now()),
     };

@@ -163,13 +163,17 @@ export function createFleetQueries(db: Db) {
     },
 
     /** The latest commands sent to any channel of an Apple device, newest first. */
+    /** `detail`: why a command failed, in the device's (Apple's ErrorChain) or Google's words. */
     commandHistory(deviceId: string, limit = 50) {
-      return db.all<{ uuid: string; requestType: string; enrollmentId: string; status: string; queuedAt: number; updatedAt: number; createdBy: string | null }>(
+      return db.all<{ uuid: string; requestType: string; enrollmentId: string; status: string; queuedAt: number; updatedAt: number; createdBy: string | null; detail: string | null }>(
         sql`SELECT t.command_uuid AS uuid, c.request_type AS requestType, t.enrollment_id AS enrollmentId, t.status, t.queued_at AS queuedAt,
-            t.updated_at AS updatedAt, c.created_by AS createdBy
+            t.updated_at AS updatedAt, c.created_by AS createdBy,
+            CASE WHEN t.status IN ('error', 'command_format_error') THEN coalesce(
+              json_extract(t.result, '$.ErrorChain[0].USEnglishDescription'), json_extract(t.result, '$.ErrorChain[0].LocalizedDescription'),
+              json_extract(t.result, '$.ErrorChain[0].ErrorDomain') || ' ' || json_extract(t.result, '$.ErrorChain[0].ErrorCode')) END AS detail
           FROM apple_command_targets t JOIN apple_commands c ON c.uuid = t.command_uuid
           WHERE t.enrollment_id IN (SELECT id FROM apple_enrollments WHERE device_id = ${deviceId})
-          UNION ALL SELECT id, type, device_id, status, created_at, updated_at, created_by FROM android_commands WHERE device_id = ${deviceId}
+          UNION ALL SELECT id, type, device_id, status, created_at, updated_at, created_by, error_message FROM android_commands WHERE device_id = ${deviceId}
           ORDER BY queuedAt DESC, uuid LIMIT ${limit}`,
       );
     },

@@ -6,7 +6,7 @@ export interface DashboardData {
   platforms: Array<{ platform: string; enrolled: number; pending: number; unenrolled: number }>;
   enrolledLast7Days: number;
   /** Enrolled Android devices by their last report's policyCompliant. */
-  android: { compliant: number; nonCompliant: number };
+  android: { compliant: number; nonCompliant: number; bound: boolean };
   push: { state: ExpiryState; daysLeft: number; topic: string } | null;
   ca: { state: ExpiryState; daysLeft: number };
 }
@@ -46,6 +46,11 @@ export function DashboardPage(props: { session: Session; data: DashboardData }) 
             : `The appliance CA certificate expires in ${data.ca.daysLeft} days.`}
         </Banner>
       ) : null}
+      {data.android.bound ? null : (
+        <Banner kind="warn">
+          No Android enterprise is bound: Android devices cannot enroll. <a href="/android">Bind one</a>.
+        </Banner>
+      )}
       <div class="cards">
         <div class="card">
           <div class="big" data-testid="enrolled-total">{total('enrolled')}</div>

@@ -52,7 +52,10 @@ export function CommandHistory(props: { history: History }) {
           {props.history.map((h) => (
             <tr data-request-type={h.requestType}>
               <td>{h.requestType}</td>
-              <td class="status">{h.status}</td>
+              <td class="status">
+                {h.status}
+                {h.detail ? <span class="muted"> — {h.detail}</span> : null}
+              </td>
               <td>{when(h.queuedAt)}</td>
               <td>{when(h.updatedAt)}</td>
               <td>{h.createdBy ?? 'appliance'}</td>

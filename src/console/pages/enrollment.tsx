@@ -26,6 +26,10 @@ export function EnrollmentPage(props: {
         An enrollment link works once: opened on the iPhone, iPad or Mac, it offers the signed profile that enrolls the device. Company devices get every
         management right; personal ones every right but erase.
       </p>
+      <p>
+        Android devices enroll with a token of the bound enterprise: its QR code for company devices, a link for personal ones, on the{' '}
+        <a href="/android">Android</a> page.
+      </p>
       {props.pushReady ? null : (
         <Banner kind="warn">
           No Apple push certificate is installed yet: links can be made, but they only offer a profile once one is (see "The Apple push certificate" in the
