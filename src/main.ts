@@ -243,6 +243,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           apiTokens: appliance.apiTokens,
           caNotAfter: () => ca.ca.info.notAfter,
           caFingerprint: () => ca.caFingerprint(),
+          tls: () => (config.httpsPort === null ? null : identity.get()),
           publicUrl: config.publicUrl,
           organization: config.organization,
           trustedProxies: config.trustedProxies,

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
+import { ConsoleClient } from './support/console.ts';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { runCli, startServer, tempDir, type TestServer } from './support/server.ts';
@@ -171,6 +172,14 @@ describe('configuration and lifecycle', () => {
       assert.match(cert.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
       const days = (Date.parse(cert.validTo) - Date.now()) / 86_400_000;
       assert.ok(days <= 398 && days > 390, `validity ${days} days`);
+      // The console's settings show the same certificate: its names, issuer and expiry.
+      assert.equal(server.cli(['admin', 'create', '--username', 'root', '--password-stdin'], {}, 'a long enough password 12\n').status, 0);
+      const admin = new ConsoleClient(server.url);
+      assert.equal((await admin.login('root', 'a long enough password 12')).status, 303);
+      const settings = (await admin.get('/settings')).text;
+      assert.match(settings, /data-testid="tls"><dt>Names<\/dt><dd>mdm\.example\.test, [^<]*127\.0\.0\.1/);
+      assert.match(settings, /this appliance(&#39;|')s CA/);
+      assert.doesNotMatch(settings, /does not name the public URL/);
     } finally {
       await server.stop();
     }

@@ -52,6 +52,8 @@ export interface ConsoleDeps {
   /** The appliance CA's expiry (ms) and SHA-256 fingerprint (hex). */
   caNotAfter: () => number;
   caFingerprint: () => string;
+  /** The HTTPS listener's certificate, null without HTTPS. */
+  tls: () => { certPem: string; ownCa: boolean } | null;
   publicUrl: string;
   organization: string;
   trustedProxies: string[];
@@ -450,7 +452,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.route(
     '/',
     settingsRoutes(
-      { admins, push: deps.push, apiTokens: deps.apiTokens, audit: deps.audit, caNotAfter: deps.caNotAfter, caFingerprint: deps.caFingerprint, publicUrl: deps.publicUrl, organization: deps.organization, now },
+      { admins, push: deps.push, apiTokens: deps.apiTokens, audit: deps.audit, caNotAfter: deps.caNotAfter, caFingerprint: deps.caFingerprint, tls: deps.tls, publicUrl: deps.publicUrl, organization: deps.organization, now },
       { signedIn, csrf, adminOnly, actor },
     ),
   );

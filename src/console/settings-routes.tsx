@@ -8,7 +8,8 @@ import { AppError, isAppError } from '../errors.ts';
 import { expiryOf } from '../push/expiry.ts';
 import type { PushCertificates } from '../push/service.ts';
 import { certificatesIn, type VendorSource } from '../push/vendor.ts';
-import { SettingsPage } from './pages/settings.tsx';
+import crypto from 'node:crypto';
+import { SettingsPage, type SettingsData } from './pages/settings.tsx';
 import { field, render } from './render.ts';
 import { formActions } from './form-action.ts';
 import type { ConsoleEnv } from './session.ts';
@@ -20,6 +21,8 @@ export interface SettingsDeps {
   audit: Audit;
   caNotAfter: () => number;
   caFingerprint: () => string;
+  /** The HTTPS listener's certificate (PEM, leaf first) and whether this appliance's CA issued it; null without HTTPS. */
+  tls: () => { certPem: string; ownCa: boolean } | null;
   publicUrl: string;
   organization: string;
   now: () => number;
@@ -42,6 +45,23 @@ const NOTICES: Record<string, string> = {
   'two-factor-reset': 'Two-factor turned off for that admin: they can set it up again after signing in.',
   'token-revoked': 'API token revoked: requests with it are refused from now on.',
 };
+
+function tlsStatus(id: { certPem: string; ownCa: boolean } | null, publicUrl: string, now: number): SettingsData['tls'] {
+  if (!id) return null;
+  const cert = new crypto.X509Certificate(id.certPem);
+  const notAfter = Date.parse(cert.validTo);
+  const names = (cert.subjectAltName ?? '').split(', ').filter(Boolean).map((n) => n.replace(/^(DNS|IP Address):/, ''));
+  const host = new URL(publicUrl).hostname.replace(/^\[|\]$/g, '');
+  return {
+    source: id.ownCa ? 'appliance-ca' : 'files',
+    subject: cert.subject.replace(/\n/g, ', '),
+    names,
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    notAfter,
+    state: expiryOf(notAfter, now).state,
+    matchesPublicUrl: cert.checkHost(host) !== undefined || cert.checkIP(host) !== undefined,
+  };
+}
 
 const adminForm = z.object({ username: z.string(), password: z.string(), role: z.enum(ROLES, { message: 'role must be admin or read-only' }) });
 
@@ -72,6 +92,7 @@ export function settingsRoutes(deps: SettingsDeps, g: Guards) {
         vendor: vendor && { subject: vendor.subject, notAfter: vendor.notAfter },
       },
       ca: { fingerprint: deps.caFingerprint(), notAfter: caNotAfter, state: expiryOf(caNotAfter, deps.now()).state },
+      tls: tlsStatus(deps.tls(), deps.publicUrl, deps.now()),
       admins: admins.list(),
       tokens: apiTokens.list(),
     };

@@ -10,6 +10,8 @@ export interface SettingsData {
   organization: string;
   push: PushSettings;
   ca: { fingerprint: string; notAfter: number; state: ExpiryState };
+  /** The HTTPS listener's certificate, or null when the appliance serves plain HTTP only (behind a proxy). */
+  tls: { source: 'appliance-ca' | 'files'; subject: string; names: string[]; issuer: string; notAfter: number; state: ExpiryState; matchesPublicUrl: boolean } | null;
   admins: AdminInfo[];
   tokens: ApiTokenInfo[];
 }
@@ -37,6 +39,25 @@ export function SettingsPage(props: { session: Session; data: SettingsData; noti
         <dt>Organization</dt>
         <dd>{d.organization}</dd>
       </dl>
+      <h2>HTTPS certificate</h2>
+      {d.tls ? (
+        <>
+          <dl class="facts" data-testid="tls">
+            <dt>Names</dt>
+            <dd>{d.tls.names.join(', ') || d.tls.subject}</dd>
+            <dt>Issued by</dt>
+            <dd>{d.tls.source === 'appliance-ca' ? "this appliance's CA (devices trust it through the enrollment profile)" : `${d.tls.issuer} (MDM_TLS_CERT)`}</dd>
+            <dt>Expires</dt>
+            <dd>
+              {when(d.tls.notAfter)} ({d.tls.state})
+            </dd>
+          </dl>
+          {d.tls.matchesPublicUrl ? null : <Banner kind="warn">The certificate does not name the public URL's host: devices will refuse the connection.</Banner>}
+          {d.tls.state === 'ok' ? null : <Banner kind={d.tls.state === 'expiring' ? 'warn' : 'error'}>Renew the HTTPS certificate: replaced files are picked up within the hour, without a restart.</Banner>}
+        </>
+      ) : (
+        <p>No HTTPS listener: the appliance serves plain HTTP, for a reverse proxy that terminates TLS (MDM_HTTPS_PORT=off).</p>
+      )}
       <PushSection session={props.session} push={d.push} />
       <h2>Certificate authority</h2>
       <dl class="facts">
