@@ -25,14 +25,16 @@ describe('console device search', () => {
         CASE WHEN i % 3 = 0 THEN 'Mac14,2' ELSE 'iPhone15,2' END, CASE WHEN i % 3 = 0 THEN 'MacBook Air' ELSE 'iPhone' END,
         '17.5', CASE WHEN i % 3 = 0 THEN 'macos' ELSE 'ios' END, 0, 0 FROM n;
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${N})
-      INSERT INTO apple_enrollments (id, type, device_id, status, ownership, user_email, enrolled_at, created_at)
+      INSERT INTO apple_enrollments (id, type, device_id, status, ownership, user_email, enrolled_at, last_seen_at, created_at)
       SELECT printf('%08X', i * 7919 % ${N}), 'device', printf('%08X', i * 7919 % ${N}), CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'enrolled' END,
-        'corporate', CASE WHEN i % 500 = 0 THEN 'Rare.User' || i || '@example.com' ELSE 'user' || i || '@example.com' END, i, 0 FROM n;
+        CASE WHEN i % 4 = 0 THEN 'personal' ELSE 'corporate' END, CASE WHEN i % 500 = 0 THEN 'Rare.User' || i || '@example.com' ELSE 'user' || i || '@example.com' END, i,
+        CASE WHEN i % 10 = 0 THEN NULL ELSE i * 1000 END, 0 FROM n;
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${M})
-      INSERT INTO android_devices (id, name, enterprise_name, status, serial_number, device_name, model, manufacturer, android_version, user_email, policy_compliant, reported_at, created_at, updated_at)
+      INSERT INTO android_devices (id, name, enterprise_name, status, serial_number, device_name, model, manufacturer, android_version, user_email, policy_compliant, ownership, last_status_report_at, reported_at, created_at, updated_at)
       SELECT printf('%08d-a', i * 7 % ${M}), printf('enterprises/LC1/devices/%d', i), 'enterprises/LC1', CASE WHEN i % 7 = 0 THEN 'removed' ELSE 'enrolled' END,
         printf('SN%06d', i + 100000), CASE WHEN i % 2 = 0 THEN 'Google Pixel ' || i ELSE 'samsung SM-' || i END, CASE WHEN i % 2 = 0 THEN 'Pixel 8' ELSE 'SM-S911B' END,
-        CASE WHEN i % 2 = 0 THEN 'Google' ELSE 'samsung' END, '15', CASE WHEN i % 300 = 0 THEN 'Rare.Droid' || i || '@example.com' ELSE 'droid' || i || '@example.com' END, i % 2, 0, 0, 0 FROM n;
+        CASE WHEN i % 2 = 0 THEN 'Google' ELSE 'samsung' END, '15', CASE WHEN i % 300 = 0 THEN 'Rare.Droid' || i || '@example.com' ELSE 'droid' || i || '@example.com' END, i % 2,
+        CASE WHEN i % 3 = 0 THEN 'personal' ELSE 'corporate' END, i * 1500, 0, 0, 0 FROM n;
       ANALYZE;`);
     fleet = createFleetQueries(store.db);
     all = fleet.search({ limit: N + M + 1 });
@@ -47,7 +49,10 @@ describe('console device search', () => {
       (d) =>
         (!q || [d.deviceName, d.serialNumber, d.model, d.modelName, d.userEmail].some((v) => v?.toLowerCase().startsWith(q))) &&
         (o.platform === undefined || d.platform === o.platform) &&
-        (o.enrolled === undefined || (d.status === 'enrolled') === o.enrolled),
+        (o.enrolled === undefined || (d.status === 'enrolled') === o.enrolled) &&
+        (o.ownership === undefined || d.ownership === o.ownership) &&
+        (o.seenSince === undefined || (d.lastSeenAt !== null && d.lastSeenAt >= o.seenSince)) &&
+        (o.notSeenSince === undefined || d.lastSeenAt === null || d.lastSeenAt < o.notSeenSince),
     );
   };
   /** Every page, following the last id, as the console's Next link does. */
@@ -85,6 +90,13 @@ describe('console device search', () => {
       { q: 'sm-s9', platform: 'android' },
       { q: 'droid12', enrolled: true },
       { enrolled: false },
+      { ownership: 'personal' },
+      { ownership: 'corporate', platform: 'android' },
+      { q: 'iphone', ownership: 'personal', enrolled: true },
+      { seenSince: 1_000 * 1_000 },
+      { notSeenSince: 500 * 1000 },
+      { notSeenSince: 500 * 1000, platform: 'android', ownership: 'personal' },
+      { q: 'rare.', seenSince: 2_000 * 1000 },
     ];
     for (const c of cases) {
       const want = expected(c).map((d) => d.id);

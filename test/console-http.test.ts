@@ -261,6 +261,12 @@ describe('web console over HTTP', () => {
 
     const found = await c.get(`/devices?q=${device.serial.slice(0, 6).toLowerCase()}`);
     assert.match(found.text, new RegExp(device.serial));
+    // The enrolled device is a company device seen just now: the filters keep it or leave it out.
+    assert.match((await c.get('/devices?ownership=corporate&seen=1d')).text, new RegExp(device.serial));
+    const personal = await c.get('/devices?ownership=personal');
+    assert.doesNotMatch(personal.text, new RegExp(device.serial));
+    assert.match(personal.text, /<option value="personal" selected="">Personal<\/option>/);
+    assert.doesNotMatch((await c.get('/devices?seen=not30d')).text, new RegExp(device.serial));
     const partial = await c.get(`/devices?q=${device.serial}`, { 'hx-request': 'true', 'hx-target': 'results' });
     assert.match(partial.text, /^<!doctype html><div id="results"/, 'htmx gets the results alone');
     assert.match(partial.text, new RegExp(device.serial));

@@ -62,7 +62,8 @@ export interface ConsoleDeps {
 }
 
 const PAGE_SIZE = 50;
-const WEEK_MS = 7 * 86_400_000;
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
 
 
 /** Only paths on this site: `next` must not send a fresh sign-in elsewhere. */
@@ -72,6 +73,8 @@ const filtersSchema = z.object({
   q: z.string().max(100).catch(''),
   platform: z.enum(['', ...DEVICE_PLATFORMS]).catch(''),
   enrolled: z.enum(['', 'true', 'false']).catch(''),
+  ownership: z.enum(['', 'corporate', 'personal']).catch(''),
+  seen: z.enum(['', '1d', '7d', 'not30d']).catch(''),
   after: z.string().max(200).catch(''),
 });
 
@@ -244,6 +247,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
       q: filters.q,
       platform: filters.platform || undefined,
       enrolled: filters.enrolled === '' ? undefined : filters.enrolled === 'true',
+      ownership: filters.ownership || undefined,
+      ...(filters.seen === '1d' ? { seenSince: now() - DAY_MS } : filters.seen === '7d' ? { seenSince: now() - WEEK_MS } : filters.seen === 'not30d' ? { notSeenSince: now() - 30 * DAY_MS } : {}),
       afterId: filters.after || undefined,
       limit: PAGE_SIZE + 1,
     });

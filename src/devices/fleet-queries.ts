@@ -10,6 +10,7 @@ export interface FleetRow {
   osVersion: string | null;
   platform: string | null;
   status: string | null;
+  ownership: string | null;
   userEmail: string | null;
   lastSeenAt: number | null;
 }
@@ -19,6 +20,11 @@ export interface FleetSearch {
   q?: string;
   platform?: string;
   enrolled?: boolean;
+  ownership?: 'corporate' | 'personal';
+  /** Last heard from at or after this time (ms). */
+  seenSince?: number;
+  /** Not heard from since this time (ms), or never. */
+  notSeenSince?: number;
   afterId?: string;
   limit: number;
 }
@@ -49,7 +55,7 @@ interface Branch {
 const apple: Branch = {
   table: sql`apple_devices`,
   select: (from) => sql`SELECT d.id, d.device_name AS deviceName, d.serial_number AS serialNumber, d.model, d.model_name AS modelName,
-      d.os_version AS osVersion, d.platform, e.status, e.user_email AS userEmail, e.last_seen_at AS lastSeenAt
+      d.os_version AS osVersion, d.platform, e.status, e.ownership, e.user_email AS userEmail, e.last_seen_at AS lastSeenAt
     FROM ${from} d LEFT JOIN apple_enrollments e ON e.id = d.id`,
   filters(o) {
     if (o.platform === 'android') return null;
@@ -59,6 +65,10 @@ const apple: Branch = {
     // them all by that index and sort; in id order the page is found in its first rows.
     if (o.enrolled === true) f.push(sql`+e.status = 'enrolled'`);
     if (o.enrolled === false) f.push(sql`(e.status IS NULL OR +e.status <> 'enrolled')`);
+    // Read in id order like the rest: these narrow a page, they do not pick an index.
+    if (o.ownership !== undefined) f.push(sql`+e.ownership = ${o.ownership}`);
+    if (o.seenSince !== undefined) f.push(sql`+e.last_seen_at >= ${o.seenSince}`);
+    if (o.notSeenSince !== undefined) f.push(sql`(e.last_seen_at IS NULL OR +e.last_seen_at < ${o.notSeenSince})`);
     return f;
   },
   matches: (inRange) =>
@@ -77,13 +87,16 @@ const ANDROID_SEARCHED = ['device_name', 'serial_number', 'model', 'user_email']
 const android: Branch = {
   table: sql`android_devices`,
   select: (from) => sql`SELECT d.id, d.device_name AS deviceName, d.serial_number AS serialNumber, d.model, d.manufacturer AS modelName,
-      d.android_version AS osVersion, 'android' AS platform, d.status, d.user_email AS userEmail, d.last_status_report_at AS lastSeenAt
+      d.android_version AS osVersion, 'android' AS platform, d.status, d.ownership, d.user_email AS userEmail, d.last_status_report_at AS lastSeenAt
     FROM ${from} d`,
   filters(o) {
     if (o.platform !== undefined && o.platform !== 'android') return null;
     const f: SQL[] = [];
     if (o.enrolled === true) f.push(sql`d.status = 'enrolled'`);
     if (o.enrolled === false) f.push(sql`d.status <> 'enrolled'`);
+    if (o.ownership !== undefined) f.push(sql`+d.ownership = ${o.ownership}`);
+    if (o.seenSince !== undefined) f.push(sql`+d.last_status_report_at >= ${o.seenSince}`);
+    if (o.notSeenSince !== undefined) f.push(sql`(d.last_status_report_at IS NULL OR +d.last_status_report_at < ${o.notSeenSince})`);
     return f;
   },
   matches: (inRange) =>

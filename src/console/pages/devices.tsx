@@ -8,14 +8,21 @@ export interface DeviceFilters {
   q: string;
   platform: string;
   enrolled: '' | 'true' | 'false';
+  ownership: '' | 'corporate' | 'personal';
+  /** Last seen: within a day or a week, or not for 30 days. */
+  seen: '' | '1d' | '7d' | 'not30d';
   after: string;
 }
+
+export const SEEN_FILTERS = { '1d': 'In the last 24 hours', '7d': 'In the last 7 days', not30d: 'Not for 30 days' } as const;
 
 const query = (f: DeviceFilters, after: string) => {
   const p = new URLSearchParams();
   if (f.q) p.set('q', f.q);
   if (f.platform) p.set('platform', f.platform);
   if (f.enrolled) p.set('enrolled', f.enrolled);
+  if (f.ownership) p.set('ownership', f.ownership);
+  if (f.seen) p.set('seen', f.seen);
   if (after) p.set('after', after);
   const s = p.toString();
   return s ? `/devices?${s}` : '/devices';
@@ -28,7 +35,7 @@ export function DeviceResults(props: { filters: DeviceFilters; rows: FleetRow[];
   return (
     <div id="results" aria-live="polite">
       {rows.length === 0 ? (
-        <p>{f.q || f.platform || f.enrolled ? 'No device matches.' : 'No devices yet.'}</p>
+        <p>{f.q || f.platform || f.enrolled || f.ownership || f.seen ? 'No device matches.' : 'No devices yet.'}</p>
       ) : (
         <DataTable columns={['Name', 'Serial number', 'Model', 'OS', 'User', 'Status', 'Last seen']}>
           {rows.map((d) => (
@@ -95,6 +102,29 @@ export function DevicesPage(props: { session: Session; filters: DeviceFilters; r
             <option value="false" selected={f.enrolled === 'false'}>
               Not enrolled
             </option>
+          </select>
+        </div>
+        <div>
+          <label for="ownership">Ownership</label>
+          <select id="ownership" name="ownership" class="filter-select">
+            <option value="">Any</option>
+            <option value="corporate" selected={f.ownership === 'corporate'}>
+              Company
+            </option>
+            <option value="personal" selected={f.ownership === 'personal'}>
+              Personal
+            </option>
+          </select>
+        </div>
+        <div>
+          <label for="seen">Last seen</label>
+          <select id="seen" name="seen" class="filter-select">
+            <option value="">Any time</option>
+            {(Object.keys(SEEN_FILTERS) as Array<keyof typeof SEEN_FILTERS>).map((k) => (
+              <option value={k} selected={f.seen === k}>
+                {SEEN_FILTERS[k]}
+              </option>
+            ))}
           </select>
         </div>
         <div>
