@@ -101,6 +101,7 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
     enterprise: () => androidRepo.enterprise(),
     log: log.child({ mod: 'android-sync' }),
     emit: webhooks.emit,
+    wants: webhooks.wants,
     onOperation: (op) => void androidCommands.complete(op),
     pollOperations: () => androidCommands.poll(),
   });

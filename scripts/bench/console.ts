@@ -79,7 +79,6 @@ function seed(dataDir: string, n: number, rnd: () => number): Array<{ name: stri
       }
     })();
     db.pragma('optimize');
-    // The admin who signs in.
     return samples;
   } finally {
     app.store.close();

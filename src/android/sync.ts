@@ -5,7 +5,7 @@ import { describeIssue } from './amapi/issues.ts';
 import type { AndroidDeviceRepo } from './device-repo.ts';
 import { DeviceReport, factsOf, type DeviceFacts } from './device-report.ts';
 import type { EnterpriseRow } from './repo.ts';
-import type { EmitEvent } from '../webhooks/events.ts';
+import type { EmitEvent, WantsEvent } from '../webhooks/events.ts';
 
 /** Google's maximum page for devices.list is 100. */
 export const PAGE_SIZE = 100;
@@ -34,6 +34,8 @@ export interface SyncOptions {
   pollOperations?: () => Promise<number>;
   /** Told devices new to us and compliance changes (webhooks), after they are stored. */
   emit?: EmitEvent;
+  /** Whether anyone listens: without listeners a batch is stored without the before/after reads. */
+  wants?: WantsEvent;
   now?: () => number;
 }
 
@@ -66,7 +68,8 @@ export function createAndroidSync(opts: SyncOptions) {
   /** Stores reports, then tells the webhooks which devices are new and whose compliance changed. */
   function store(facts: DeviceFacts[], o: { now: number; seenInListAt?: number }): void {
     const emit = opts.emit;
-    if (!emit || !facts.length) {
+    const wanted = !opts.wants || opts.wants('device.enrolled') || opts.wants('compliance.changed');
+    if (!emit || !wanted || !facts.length) {
       devices.upsertMany(facts, o);
       return;
     }

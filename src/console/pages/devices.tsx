@@ -61,6 +61,23 @@ export function DeviceResults(props: { filters: DeviceFilters; rows: FleetRow[];
   );
 }
 
+/** One filter of the search form: a labelled select whose change re-runs the search (class filter-select). */
+function FilterSelect(props: { name: string; label: string; any: string; value: string; options: Array<[value: string, text: string]> }) {
+  return (
+    <div>
+      <label for={props.name}>{props.label}</label>
+      <select id={props.name} name={props.name} class="filter-select">
+        <option value="">{props.any}</option>
+        {props.options.map(([value, text]) => (
+          <option value={value} selected={props.value === value}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 export function DevicesPage(props: { session: Session; filters: DeviceFilters; rows: FleetRow[]; nextAfter: string | null }) {
   const f = props.filters;
   return (
@@ -81,52 +98,10 @@ export function DevicesPage(props: { session: Session; filters: DeviceFilters; r
           <label for="q">Search</label>
           <input id="q" name="q" type="search" value={f.q} placeholder="Name, serial number, user or model" autocomplete="off" />
         </div>
-        <div>
-          <label for="platform">Platform</label>
-          <select id="platform" name="platform" class="filter-select">
-            <option value="">All</option>
-            {DEVICE_PLATFORMS.map((p) => (
-              <option value={p} selected={f.platform === p}>
-                {platformName(p)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label for="enrolled">Enrollment</label>
-          <select id="enrolled" name="enrolled" class="filter-select">
-            <option value="">Any</option>
-            <option value="true" selected={f.enrolled === 'true'}>
-              Enrolled
-            </option>
-            <option value="false" selected={f.enrolled === 'false'}>
-              Not enrolled
-            </option>
-          </select>
-        </div>
-        <div>
-          <label for="ownership">Ownership</label>
-          <select id="ownership" name="ownership" class="filter-select">
-            <option value="">Any</option>
-            <option value="corporate" selected={f.ownership === 'corporate'}>
-              Company
-            </option>
-            <option value="personal" selected={f.ownership === 'personal'}>
-              Personal
-            </option>
-          </select>
-        </div>
-        <div>
-          <label for="seen">Last seen</label>
-          <select id="seen" name="seen" class="filter-select">
-            <option value="">Any time</option>
-            {(Object.keys(SEEN_FILTERS) as Array<keyof typeof SEEN_FILTERS>).map((k) => (
-              <option value={k} selected={f.seen === k}>
-                {SEEN_FILTERS[k]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterSelect name="platform" label="Platform" any="All" value={f.platform} options={DEVICE_PLATFORMS.map((p) => [p, platformName(p)])} />
+        <FilterSelect name="enrolled" label="Enrollment" any="Any" value={f.enrolled} options={[['true', 'Enrolled'], ['false', 'Not enrolled']]} />
+        <FilterSelect name="ownership" label="Ownership" any="Any" value={f.ownership} options={[['corporate', 'Company'], ['personal', 'Personal']]} />
+        <FilterSelect name="seen" label="Last seen" any="Any time" value={f.seen} options={Object.entries(SEEN_FILTERS)} />
         <div>
           <button type="submit">Search</button>
         </div>

@@ -270,14 +270,11 @@ export class H2Connection {
 
   private fail(err: ConnectionError): void {
     if (this.destroyed) return;
+    // Last peer-initiated stream: 0, the server never opens one here (no push).
     this.error = err;
-    this.queue(frame(FrameType.GOAWAY, 0, 0, Buffer.concat([u32(this.lastPeerStream(), err.h2code), Buffer.from(err.message)])));
+    this.queue(frame(FrameType.GOAWAY, 0, 0, Buffer.concat([u32(0, err.h2code), Buffer.from(err.message)])));
     this.events.onError(err);
     this.destroy(err);
-  }
-
-  private lastPeerStream(): number {
-    return 0; // the server never opens streams here (no push)
   }
 
   private frame(type: number, flags: number, id: number, payload: Buffer): void {
