@@ -69,11 +69,13 @@ export function policyRoutes(policies: Policies, audit: Audit) {
       () => policies.update(c.req.param('id'), { ...b, createdBy: createdBy(c) }),
       (x) => ({ action: 'policy.update', target: policyTarget(x), details: { version: x.currentVersion } }),
     );
+    await policies.enforce('all');
     return c.json(policyJson(p));
   });
-  app.delete('/policies/:id', (c) => {
+  app.delete('/policies/:id', async (c) => {
     const p = policies.get(c.req.param('id'));
     audit.within(c.get('actor'), () => policies.remove(p.id), () => ({ action: 'policy.delete', target: policyTarget(p) }));
+    await policies.enforce('all');
     return c.body(null, 204);
   });
   app.get('/policies/:id/versions', (c) =>
@@ -99,12 +101,14 @@ export function policyRoutes(policies: Policies, audit: Audit) {
       () => policies.assign(p.id, input),
       (x) => ({ action: 'policy.assign', target: policyTarget(p), details: { assignment: x.id, ...assignmentJson(x) } }),
     );
+    await policies.enforce('all');
     return c.json(assignmentJson(a), 201);
   });
-  app.delete('/policies/:id/assignments/:assignment', (c) => {
+  app.delete('/policies/:id/assignments/:assignment', async (c) => {
     const p = policies.get(c.req.param('id'));
     const assignment = c.req.param('assignment');
     audit.within(c.get('actor'), () => policies.unassign(p.id, assignment), () => ({ action: 'policy.unassign', target: policyTarget(p), details: { assignment } }));
+    await policies.enforce('all');
     return c.body(null, 204);
   });
 
@@ -118,21 +122,25 @@ export function policyRoutes(policies: Policies, audit: Audit) {
     const g = policies.group(c.req.param('id'));
     return c.json({ ...groupJson(g), members: g.members });
   });
-  app.delete('/groups/:id', (c) => {
+  app.delete('/groups/:id', async (c) => {
     const target = groupTarget(c.req.param('id'));
+    const members = policies.group(target.id).members;
     audit.within(c.get('actor'), () => policies.removeGroup(target.id), () => ({ action: 'group.delete', target }));
+    await policies.enforce({ devices: members });
     return c.body(null, 204);
   });
-  app.put('/groups/:id/members/:device', (c) => {
+  app.put('/groups/:id/members/:device', async (c) => {
     const target = groupTarget(c.req.param('id'));
     const device = c.req.param('device');
     const r = audit.within(c.get('actor'), () => policies.addMember(target.id, device), () => ({ action: 'group.member.add', target, details: { device_id: device } }));
+    await policies.enforce({ devices: [device] });
     return c.json({ group_id: c.req.param('id'), device_id: c.req.param('device'), added: r.added }, r.added ? 201 : 200);
   });
-  app.delete('/groups/:id/members/:device', (c) => {
+  app.delete('/groups/:id/members/:device', async (c) => {
     const target = groupTarget(c.req.param('id'));
     const device = c.req.param('device');
     audit.within(c.get('actor'), () => policies.removeMember(target.id, device), () => ({ action: 'group.member.remove', target, details: { device_id: device } }));
+    await policies.enforce({ devices: [device] });
     return c.body(null, 204);
   });
 

@@ -31,6 +31,25 @@ export type AssignmentInput =
   | { target: 'platform'; platform: PolicyPlatform; priority: number }
   | { target: 'group'; groupId: string; priority: number };
 
+/** One enrolled device and the policy in force on it now (null: none targets it). */
+export interface EffectiveTarget {
+  device: DeviceFacts;
+  policy: { ref: PolicyRef; document: PolicyDocument } | null;
+}
+
+/** Which devices a change may have moved: these ids, or every enrolled device. */
+export type EnforceScope = { devices: string[] } | 'all';
+
+/**
+ * One platform's enforcement (Apple profiles, Android policies): told, after a change commits,
+ * what each device in scope should now have, it brings the devices there and records per device
+ * what it sent. It must be idempotent: the same targets twice send nothing the second time.
+ */
+export interface PolicyEnforcer {
+  readonly name: string;
+  apply(targets: readonly EffectiveTarget[]): Promise<Record<string, number>>;
+}
+
 const OWNERSHIPS: Ownership[] = ['corporate', 'personal'];
 const SAMPLE = 10;
 
@@ -51,8 +70,9 @@ export function compileFor(ref: PolicyRef, doc: PolicyDocument, platform: Policy
  * Policies with versions, device groups, assignments and the one effective policy per device
  * (precedence.ts). Nothing here reaches a device yet: enforcement comes with the next slice.
  */
-export function createPolicies(deps: { repo: PolicyRepo; now?: () => number }) {
+export function createPolicies(deps: { repo: PolicyRepo; now?: () => number; enforcers?: PolicyEnforcer[] }) {
   const { repo } = deps;
+  const enforcers = deps.enforcers ?? [];
   const now = deps.now ?? Date.now;
 
   const requirePolicy = (id: string): PolicyRow => {
@@ -105,7 +125,48 @@ export function createPolicies(deps: { repo: PolicyRepo; now?: () => number }) {
     return repo.devices().map((device) => ({ device, winner: pickEffective(all, device, groupsOf.get(device.id) ?? new Set()) }));
   };
 
+  /** Documents by policy id and version, parsed once per call of targets(). */
+  const targetsFor = (scope: EnforceScope): EffectiveTarget[] => {
+    const all = candidates();
+    const docs = new Map<string, EffectiveTarget['policy']>();
+    const policyOf = (c: Candidate): EffectiveTarget['policy'] => {
+      const key = `${c.assignment.policyId}@${c.currentVersion}`;
+      let hit = docs.get(key);
+      if (!hit) {
+        const v = repo.version(c.assignment.policyId, c.currentVersion);
+        if (!v) return null;
+        hit = { ref: { id: c.assignment.policyId, name: c.policyName, version: c.currentVersion }, document: documentOf(v) };
+        docs.set(key, hit);
+      }
+      return hit;
+    };
+    if (scope === 'all') return effectiveAll().map(({ device, winner }) => ({ device, policy: winner ? policyOf(winner) : null }));
+    const out: EffectiveTarget[] = [];
+    for (const id of new Set(scope.devices)) {
+      const device = repo.device(id);
+      if (!device) continue;
+      const winner = pickEffective(all, device, new Set(repo.groupsOf(id)));
+      out.push({ device, policy: winner ? policyOf(winner) : null });
+    }
+    return out;
+  };
+
   return {
+    /** What every device in scope should have now, by the precedence rule. */
+    targets: targetsFor,
+
+    /**
+     * Hands the devices in scope to every enforcer, after a change has committed. Each counts
+     * what it did (`queued`, `removed`, `patched`, ...), reported per enforcer.
+     */
+    async enforce(scope: EnforceScope): Promise<Record<string, Record<string, number>>> {
+      if (!enforcers.length) return {};
+      const targets = targetsFor(scope);
+      const out: Record<string, Record<string, number>> = {};
+      for (const e of enforcers) out[e.name] = await e.apply(targets);
+      return out;
+    },
+
     list: (): PolicyView[] => repo.policies().map(view),
     get: (id: string): PolicyView => view(requirePolicy(id)),
 
