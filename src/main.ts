@@ -59,6 +59,10 @@ import { createAuditRepo } from './audit/repo.ts';
 import { createAudit } from './audit/service.ts';
 import { createPolicyRepo } from './policy/repo.ts';
 import { createPolicies } from './policy/service.ts';
+import { createAndroidEnforcer } from './policy/enforce-android.ts';
+import { createPolicyTargetRepo } from './android/policy-target-repo.ts';
+import { createComplianceRepo } from './compliance/repo.ts';
+import { createCompliance } from './compliance/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
 export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics } = {}) {
@@ -101,14 +105,24 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
     enterprise: () => androidRepo.enterprise(),
     log: log.child({ mod: 'android-sync' }),
     emit: webhooks.emit,
-    wants: webhooks.wants,
     onOperation: (op) => void androidCommands.complete(op),
     pollOperations: () => androidCommands.poll(),
+    onStored: ({ ids, inserted }) => {
+      compliance.reported(ids);
+      // A device new to us gets its effective policy at once.
+      if (inserted.length) policies.enforce({ devices: inserted }).catch((err: unknown) => log.error({ err }, 'enforcing policies on new Android devices failed'));
+    },
+    afterReconcile: async () => {
+      const failing = androidEnforcer.failing();
+      if (failing.length) await policies.enforce({ devices: failing });
+    },
   });
+  const androidEnforcer = createAndroidEnforcer({ client: android.client, repo: createPolicyTargetRepo(store.db), enterprise: () => androidRepo.enterprise(), log: log.child({ mod: 'android-policy' }) });
+  const compliance = createCompliance({ repo: createComplianceRepo(store.db), targets: (scope) => policies.targets(scope), emit: webhooks.emit, log: log.child({ mod: 'compliance' }) });
   const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
   const audit = createAudit({ repo: createAuditRepo(store.db), sqlite: store.sqlite, log: log.child({ mod: 'audit' }) });
-  const policies = createPolicies({ repo: createPolicyRepo(store.db) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies };
+  const policies = createPolicies({ repo: createPolicyRepo(store.db), enforcers: [androidEnforcer, compliance.enforcer] });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies, compliance };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -179,6 +193,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     wake: (ids) => pushes.wake(ids),
     observe: { checkin: metrics.checkin, report: metrics.commandReport },
     emit: appliance.webhooks.emit,
+    onInventory: (deviceId, requestType) => appliance.compliance.appleInventory(deviceId, requestType),
   });
   const identity = createServerIdentity(config, ca);
   const enroll = enrollRoutes({
@@ -224,6 +239,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           trustedProxies: config.trustedProxies,
           webhooks: appliance.webhooks,
           policies: appliance.policies,
+          compliance: appliance.compliance,
         }),
       ],
       [

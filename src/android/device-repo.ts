@@ -82,19 +82,6 @@ export function createAndroidDeviceRepo(db: Db) {
 
   return {
     /** Stores reports (one transaction); a reconcile passes `seenInListAt`. */
-    /** What the webhooks compare before and after a batch: compliance and status by Google name. */
-    complianceOf(names: string[]): Map<string, { policyCompliant: boolean | null; status: string }> {
-      const out = new Map<string, { policyCompliant: boolean | null; status: string }>();
-      for (let i = 0; i < names.length; i += 500) {
-        const chunk = names.slice(i, i + 500);
-        const rows = sqlite
-          .prepare(`SELECT name, policy_compliant AS c, status FROM android_devices WHERE name IN (${chunk.map(() => '?').join(',')})`)
-          .all(...chunk) as Array<{ name: string; c: number | null; status: string }>;
-        for (const r of rows) out.set(r.name, { policyCompliant: r.c === null ? null : r.c === 1, status: r.status });
-      }
-      return out;
-    },
-
     upsertMany(facts: DeviceFacts[], o: { now: number; seenInListAt?: number }): UpsertResult[] {
       return sqlite.transaction(() =>
         facts.map((f) => {

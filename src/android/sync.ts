@@ -5,7 +5,7 @@ import { describeIssue } from './amapi/issues.ts';
 import type { AndroidDeviceRepo } from './device-repo.ts';
 import { DeviceReport, factsOf, type DeviceFacts } from './device-report.ts';
 import type { EnterpriseRow } from './repo.ts';
-import type { EmitEvent, WantsEvent } from '../webhooks/events.ts';
+import type { EmitEvent } from '../webhooks/events.ts';
 
 /** Google's maximum page for devices.list is 100. */
 export const PAGE_SIZE = 100;
@@ -32,10 +32,12 @@ export interface SyncOptions {
   onOperation?: (op: OperationAnswer) => void;
   /** Asks Google about commands whose COMMAND notification has not come (operations.get). */
   pollOperations?: () => Promise<number>;
-  /** Told devices new to us and compliance changes (webhooks), after they are stored. */
+  /** Told devices new to us (webhooks), after they are stored. */
   emit?: EmitEvent;
-  /** Whether anyone listens: without listeners a batch is stored without the before/after reads. */
-  wants?: WantsEvent;
+  /** Told every device a batch stored (compliance) and which of them are new (policy enforcement). */
+  onStored?: (stored: { ids: string[]; inserted: string[] }) => void;
+  /** After each periodic reconcile: what failed to reach Google before is tried again. */
+  afterReconcile?: () => Promise<unknown>;
   now?: () => number;
 }
 
@@ -65,48 +67,31 @@ export function createAndroidSync(opts: SyncOptions) {
     return factsOf(r.data);
   }
 
-  /** Stores reports, then tells the webhooks which devices are new and whose compliance changed. */
+  /** Stores reports, then tells the webhooks which devices are new, and the listeners what was stored. */
   function store(facts: DeviceFacts[], o: { now: number; seenInListAt?: number }): void {
-    const emit = opts.emit;
-    const wanted = !opts.wants || opts.wants('device.enrolled') || opts.wants('compliance.changed');
-    if (!emit || !wanted || !facts.length) {
-      devices.upsertMany(facts, o);
-      return;
-    }
-    const names = facts.map((f) => f.name);
-    const before = devices.complianceOf(names);
+    if (!facts.length) return;
     const results = devices.upsertMany(facts, o);
-    // Read again: an older report than the stored one changed nothing.
-    const after = devices.complianceOf(names);
     // A batch may hold several reports of one device: one event for it, from the last.
     const last = new Map<string, { id: string; inserted: boolean; f: DeviceFacts }>();
     results.forEach((r, i) => {
       const f = facts[i]!;
       last.set(f.name, { id: r.id, inserted: r.inserted || (last.get(f.name)?.inserted ?? false), f });
     });
+    const inserted: string[] = [];
     for (const { f, ...r } of last.values()) {
-      const was = before.get(f.name);
-      const current = after.get(f.name);
-      if (r.inserted) {
-        emit('device.enrolled', {
-          device_id: r.id,
-          platform: 'android',
-          serial_number: f.serialNumber,
-          google_name: f.name,
-          management_mode: f.managementMode,
-          ownership: f.ownership,
-          user_email: f.userEmail,
-        });
-      } else if (was && current && current.status !== 'removed' && was.policyCompliant !== current.policyCompliant && current.policyCompliant !== null) {
-        emit('compliance.changed', {
-          device_id: r.id,
-          platform: 'android',
-          compliant: current.policyCompliant,
-          previous: was.policyCompliant,
-          non_compliance_details: f.nonComplianceDetails,
-        });
-      }
+      if (!r.inserted) continue;
+      inserted.push(r.id);
+      opts.emit?.('device.enrolled', {
+        device_id: r.id,
+        platform: 'android',
+        serial_number: f.serialNumber,
+        google_name: f.name,
+        management_mode: f.managementMode,
+        ownership: f.ownership,
+        user_email: f.userEmail,
+      });
     }
+    opts.onStored?.({ ids: [...new Set(results.map((r) => r.id))], inserted });
   }
 
   async function reconcileOnce(): Promise<ReconcileResult> {
@@ -230,7 +215,9 @@ export function createAndroidSync(opts: SyncOptions) {
       })();
       const tick = () => {
         if (stopped || !opts.enterprise()) return;
-        this.reconcile().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconciling Android devices failed'));
+        this.reconcile()
+          .then(() => opts.afterReconcile?.())
+          .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconciling Android devices failed'));
       };
       // Operations are polled more often than devices are listed: a lost COMMAND notification should cost minutes, not hours.
       const poll = setInterval(() => {

@@ -181,3 +181,43 @@ export const androidCommands = sqliteTable(
   },
   (t) => [index('android_commands_device').on(t.deviceId, t.createdAt), uniqueIndex('android_commands_operation').on(t.operationName), index('android_commands_status').on(t.status)],
 );
+
+/**
+ * The AMAPI policies the appliance keeps for its own policies: one per (policy, ownership), named
+ * enterprises/E/policies/mdm-<policy id>-<corporate|personal>, patched once per new version of
+ * ours whatever the number of devices on it. `sentVersion` is our version Google accepted,
+ * `googleVersion` the version it gave; an error is kept until the next attempt succeeds.
+ */
+export const androidPolicyBuckets = sqliteTable('android_policy_buckets', {
+  name: text('name').primaryKey(),
+  enterpriseName: text('enterprise_name').notNull(),
+  policyId: text('policy_id').notNull(),
+  ownership: text('ownership', { enum: ['corporate', 'personal'] }).notNull(),
+  sentVersion: integer('sent_version'),
+  googleVersion: text('google_version'),
+  errorCode: text('error_code'),
+  errorMessage: text('error_message'),
+  updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+});
+
+/**
+ * Per Android device, the policy we asked Google to put it on: ours (policy id and version, on
+ * its bucket's AMAPI policy) or, once none of ours applies, back the one it enrolled with
+ * (`enrolledPolicyName`, kept from before our first change). `status` error: the last attempt
+ * failed (no enterprise, Google refused); the periodic sync tries again.
+ */
+export const androidPolicyTargets = sqliteTable(
+  'android_policy_targets',
+  {
+    deviceId: text('device_id').primaryKey(),
+    enrolledPolicyName: text('enrolled_policy_name'),
+    policyId: text('policy_id'),
+    policyVersion: integer('policy_version'),
+    policyName: text('policy_name'),
+    status: text('status', { enum: ['applied', 'error'] }).notNull(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('android_policy_targets_status').on(t.status)],
+);

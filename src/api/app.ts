@@ -24,6 +24,8 @@ import { openApiDocument } from './openapi.ts';
 import type { Webhooks } from '../webhooks/service.ts';
 import { policyRoutes } from '../policy/routes.ts';
 import type { Policies } from '../policy/service.ts';
+import { complianceRoutes } from '../compliance/routes.ts';
+import type { Compliance } from '../compliance/service.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
 export function apiRoutes(deps: {
@@ -42,6 +44,7 @@ export function apiRoutes(deps: {
   trustedProxies: string[];
   webhooks: Webhooks;
   policies: Policies;
+  compliance: Compliance;
 }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens, deps.trustedProxies));
@@ -53,5 +56,6 @@ export function apiRoutes(deps: {
   app.route('/', auditApiRoutes(deps.audit));
   app.route('/', webhookRoutes(deps.webhooks, deps.audit));
   app.route('/', policyRoutes(deps.policies, deps.audit));
+  app.route('/', complianceRoutes(deps.compliance));
   return app;
 }

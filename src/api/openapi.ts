@@ -11,6 +11,7 @@ import {
   PreviewBody as PolicyPreview,
   UpdateBody as PolicyUpdate,
 } from '../policy/routes.ts';
+import { ComplianceQuery, LookupQuery as ComplianceLookup } from '../compliance/routes.ts';
 import { VERSION } from '../version.ts';
 import { CreateBody as WebhookBody, DeliveriesQuery, PatchBody as WebhookPatch } from '../webhooks/routes.ts';
 import { bulkCommandBody, deviceCommandBody } from './commands.ts';
@@ -96,6 +97,9 @@ const OPERATIONS: Operation[] = [
   { method: 'put', path: '/groups/:id/members/:device', tag: 'policies', summary: 'Add a device (Apple or Android) to a group', ok: 201, errors: [404] },
   { method: 'delete', path: '/groups/:id/members/:device', tag: 'policies', summary: 'Take a device out of a group', ok: 204, errors: [404] },
   { method: 'get', path: '/devices/:id/effective-policy', tag: 'policies', summary: "The device's one effective policy, the assignment that won, and its compiled form", ok: 200, errors: [404] },
+
+  { method: 'get', path: '/devices/:id/compliance', tag: 'compliance', summary: "The device's compliance: state, failing rules, the policy evaluated, a page of its timeline", query: ComplianceQuery, ok: 200, errors: [404] },
+  { method: 'get', path: '/compliance', tag: 'compliance', summary: 'Device trust: the compliance state of the device with this serial, UDID or enterprise-specific id', query: ComplianceLookup, ok: 200, errors: [404] },
 
   { method: 'get', path: '/audit', tag: 'audit', summary: 'The audit log, newest first: who changed what, when, from where (keyset pages)', query: auditQuery, ok: 200 },
 

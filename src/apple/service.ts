@@ -29,6 +29,8 @@ export interface AppleMdmOptions {
   wake?: (enrollmentIds: string[]) => void;
   /** Told enrollments, check-outs and command results (webhooks). Called after the change is stored. */
   emit?: EmitEvent;
+  /** Told a device's inventory answer was stored (compliance re-evaluates from it). */
+  onInventory?: (deviceId: string, requestType: string) => void;
   /** Told each message that passed validation (metrics): a check-in's MessageType, a report's Status. */
   observe?: { checkin(messageType: string): void; report(status: string): void };
   now?: () => number;
@@ -267,7 +269,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     touch(e.id, t);
     if (r.Status !== 'Idle') {
       const requestType = queue.record(e.id, dict, body);
-      if (requestType && r.Status === 'Acknowledged') applyInventory(repo, e.deviceId, requestType, dict, t);
+      if (requestType && r.Status === 'Acknowledged' && applyInventory(repo, e.deviceId, requestType, dict, t)) opts.onInventory?.(e.deviceId, requestType);
       if (requestType && r.Status !== 'NotNow') {
         opts.emit?.('command.completed', {
           command_uuid: dict.CommandUUID,

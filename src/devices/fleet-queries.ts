@@ -161,7 +161,9 @@ export function createFleetQueries(db: Db) {
           UNION ALL SELECT 'android', status, count(*) FROM android_devices GROUP BY status`,
       );
       const compliance = db.all<{ compliant: number | null; n: number }>(
-        sql`SELECT policy_compliant AS compliant, count(*) AS n FROM android_devices WHERE status = 'enrolled' GROUP BY policy_compliant`,
+        // Compliance as evaluated (src/compliance): a device not evaluated yet counts as not compliant.
+        sql`SELECT (c.state = 'compliant') AS compliant, count(*) AS n FROM android_devices d LEFT JOIN device_compliance c ON c.device_id = d.id
+          WHERE d.status = 'enrolled' GROUP BY c.state = 'compliant'`,
       );
       const recent = db.get<{ n: number }>(
         sql`SELECT (SELECT count(*) FROM apple_enrollments WHERE enrolled_at >= ${since} AND type IN ('device', 'user-enrollment-device'))

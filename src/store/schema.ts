@@ -9,3 +9,4 @@ export * from '../android/tables.ts';
 export * from '../webhooks/tables.ts';
 export * from '../audit/tables.ts';
 export * from '../policy/tables.ts';
+export * from '../compliance/tables.ts';

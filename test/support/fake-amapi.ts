@@ -179,6 +179,8 @@ export interface FakeAmapi {
   pullWaitMs: number;
   /** Every devices.delete, with what it did. */
   wipes: FakeWipe[];
+  /** Every devices.patch of a policyName that Google accepted, in order. */
+  devicePatches: Array<{ name: string; policyName: string }>;
   /**
    * A device enrolls with an enrollment token's value: fully managed when the token disallows
    * personal usage, else a work profile (personally owned, or company-owned when asked). Google
@@ -246,6 +248,7 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
     pubsub: subscription,
     pullWaitMs: 300,
     wipes: [],
+    devicePatches: [],
     enroll(tokenValue, o = {}) {
       for (const e of fake.enterprises.values()) {
         for (const t of e.enrollmentTokens.values()) {
@@ -316,6 +319,14 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
           fake.enterprises.get(deviceName.slice(0, deviceName.indexOf('/devices/')))!.devices.delete(deviceName.split('/').pop()!);
           return d.device;
         }
+      }
+      // The device syncs its policy at check-in: what it applies is the policy named, at its current version.
+      const policyId = d.device.policyName?.split('/').pop();
+      const enterprise = fake.enterprises.get(deviceName.slice(0, deviceName.indexOf('/devices/')));
+      const current = policyId ? enterprise?.policies.get(policyId) : undefined;
+      if (current) {
+        d.device.appliedPolicyName = d.device.policyName;
+        d.device.appliedPolicyVersion = String(current.version);
       }
       Object.assign(d.device, changes);
       const now = clock();
@@ -619,9 +630,18 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
         const incoming = body as generated.Device;
         const fields = query.updateMask ? query.updateMask.split(',') : Object.keys(incoming);
         for (const f of fields) {
-          if (f !== 'state') throw new GoogleError(400, `Field ${f} cannot be updated.`);
-          if (incoming.state !== 'ACTIVE' && incoming.state !== 'DISABLED') throw new GoogleError(400, 'Only ACTIVE and DISABLED may be set.');
-          d.device.state = incoming.state;
+          if (f === 'state') {
+            if (incoming.state !== 'ACTIVE' && incoming.state !== 'DISABLED') throw new GoogleError(400, 'Only ACTIVE and DISABLED may be set.');
+            d.device.state = incoming.state;
+          } else if (f === 'policyName') {
+            // The discovery document: a full name, or the policy ID alone when it has no slash; the policy must exist.
+            const e = enterpriseOf(ids[0]!);
+            const given = incoming.policyName ?? '';
+            const m = given.includes('/') ? /^(enterprises\/[^/]+)\/policies\/([^/]+)$/.exec(given) : [given, e.name, given];
+            if (!m || m[1] !== e.name || !e.policies.has(m[2]!)) throw new GoogleError(400, `Policy ${given} not found.`);
+            d.device.policyName = `${e.name}/policies/${m[2]}`;
+            fake.devicePatches.push({ name: d.device.name, policyName: d.device.policyName });
+          } else throw new GoogleError(400, `Field ${f} cannot be updated.`);
         }
         return d.device;
       }

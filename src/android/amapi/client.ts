@@ -5,7 +5,7 @@ import { createDelays } from '../../push/apns/backoff.ts';
 import { googleError, googleStatus } from './google-error.ts';
 import { describeIssue } from './issues.ts';
 import { DEFAULT_RETRY, sendWithRetries, type RetryPolicy } from './retry.ts';
-import { Command, EnrollmentToken, Enterprise, Policy } from './schemas.generated.ts';
+import { Command, Device, EnrollmentToken, Enterprise, Policy } from './schemas.generated.ts';
 import type { ServiceAccountKey } from './service-account.ts';
 import { createTokenSource } from './token.ts';
 
@@ -29,6 +29,7 @@ const OperationAnswer = z.looseObject({
   error: z.looseObject({ code: z.number().int().optional(), message: z.string().optional() }).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
+const DeviceAnswer = z.looseObject({ name: z.string().regex(/^enterprises\/[^/]+\/devices\/[^/]+$/), policyName: z.string().optional() });
 const DevicePage = z.looseObject({ devices: z.array(z.unknown()).optional(), nextPageToken: z.string().optional() });
 const PulledMessages = z.looseObject({
   receivedMessages: z
@@ -237,6 +238,18 @@ export function createAmapiClient(opts: AmapiClientOptions) {
 
     async getDevice(deviceName: string): Promise<unknown> {
       return call({ operation: 'enterprises.devices.get', method: 'GET', path: `v1/${name(deviceName, DEVICE_NAME, 'a device name')}`, idempotent: true });
+    },
+
+    /**
+     * enterprises.devices.patch of the policy alone (updateMask=policyName): without the mask every
+     * modifiable field would be replaced, and a device's state is not ours to reset here.
+     */
+    async patchDevicePolicy(deviceName: string, policyName: string): Promise<z.infer<typeof DeviceAnswer>> {
+      const operation = 'enterprises.devices.patch';
+      const body = checked(Device, { policyName: name(policyName, POLICY_NAME, 'a policy name') }, 'device', 'android_device_invalid');
+      const path = `v1/${name(deviceName, DEVICE_NAME, 'a device name')}`;
+      const value = await call({ operation, method: 'PATCH', path, query: { updateMask: 'policyName' }, body, idempotent: true });
+      return answer(DeviceAnswer, value, operation);
     },
 
     /**
