@@ -124,7 +124,9 @@ export function createAndroidSync(opts: SyncOptions) {
     /** Reconcile now, then ask Google about unfinished commands: what `mdm android sync` and the API run. */
     async syncNow(): Promise<ReconcileResult & { commandsFinished: number }> {
       const r = await this.reconcile();
-      return { ...r, commandsFinished: (await opts.pollOperations?.()) ?? 0 };
+      const commandsFinished = (await opts.pollOperations?.()) ?? 0;
+      await opts.afterReconcile?.();
+      return { ...r, commandsFinished };
     },
 
     /** Lists every device at Google and stores it; ours that Google no longer lists are marked removed. One at a time: a second caller shares the first's run. */

@@ -39,7 +39,7 @@ export function createAndroidEnforcer(deps: {
   enterprise: () => EnterpriseRow | undefined;
   log: Logger;
   now?: () => number;
-}): PolicyEnforcer & { failing(): string[] } {
+}): PolicyEnforcer & { failing(): string[]; status(deviceId: string): unknown } {
   const { client, repo, log } = deps;
   const now = deps.now ?? Date.now;
   // One pass at a time: two overlapping passes would patch the same bucket or device twice.
@@ -165,5 +165,20 @@ export function createAndroidEnforcer(deps: {
       return pass;
     },
     failing: () => repo.failing(),
+    status(deviceId) {
+      const row = repo.target(deviceId);
+      if (!row) return undefined;
+      const bucket = row.policyId && row.policyName ? repo.bucket(row.policyName) : undefined;
+      return {
+        policy_name: row.policyName,
+        policy_id: row.policyId,
+        policy_version: row.policyVersion,
+        enrolled_policy_name: row.enrolledPolicyName,
+        status: row.status,
+        error: row.errorCode ? { code: row.errorCode, message: row.errorMessage } : null,
+        google_policy_version: bucket?.googleVersion ?? null,
+        updated_at: new Date(row.updatedAt).toISOString(),
+      };
+    },
   };
 }

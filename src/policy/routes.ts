@@ -152,6 +152,8 @@ export function policyRoutes(policies: Policies, audit: Audit) {
       // Why this policy: the assignment that won under the precedence rule.
       assignment: e.assignment && assignmentJson(e.assignment),
       compiled: e.compiled,
+      // What enforcement asked of the device and whether it failed (retried at the next sync).
+      enforcement: policies.enforcement(e.device.id),
     });
   });
 

@@ -48,6 +48,8 @@ export type EnforceScope = { devices: string[] } | 'all';
 export interface PolicyEnforcer {
   readonly name: string;
   apply(targets: readonly EffectiveTarget[]): Promise<Record<string, number>>;
+  /** What it last asked of this device and whether that failed, for the API (JSON-ready); undefined: nothing. */
+  status?(deviceId: string): unknown;
 }
 
 const OWNERSHIPS: Ownership[] = ['corporate', 'personal'];
@@ -164,6 +166,16 @@ export function createPolicies(deps: { repo: PolicyRepo; now?: () => number; enf
       const targets = targetsFor(scope);
       const out: Record<string, Record<string, number>> = {};
       for (const e of enforcers) out[e.name] = await e.apply(targets);
+      return out;
+    },
+
+    /** Each enforcer's record for the device: what was asked of it, and the error when it failed. */
+    enforcement(deviceId: string): Record<string, unknown> {
+      const out: Record<string, unknown> = {};
+      for (const e of enforcers) {
+        const s = e.status?.(deviceId);
+        if (s !== undefined) out[e.name] = s;
+      }
       return out;
     },
 

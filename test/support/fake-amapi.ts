@@ -283,6 +283,8 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
               manufacturer: o.manufacturer ?? 'Google',
               serialNumber: o.serialNumber ?? `R${crypto.randomBytes(5).toString('hex').toUpperCase()}`,
               model: o.model ?? 'Pixel 8 Pro',
+              // Google gives a personally-owned device an id for this enterprise in place of its serial.
+              ...(companyOwned ? {} : { enterpriseSpecificId: `ESID${crypto.randomBytes(6).toString('hex').toUpperCase()}` }),
             },
             softwareInfo: {
               androidVersion: o.androidVersion ?? '15',
