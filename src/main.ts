@@ -245,6 +245,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
       [
         '/',
         consoleRoutes({
+          compliance: appliance.compliance,
           actions: createDeviceActions({ repo: appliance.appleRepo, commands: consoleCommands, views: consoleViews, sealer: appliance.sealer }),
           tellRemoved: (channels) => void pushes.tellRemoved(channels),
           admins: appliance.admins,

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { TEST_PERSONA, drainCommands, enrolledDevice, type AppleDevice } from './support/apple-device.ts';
+import { ConsoleClient } from './support/console.ts';
 import { jsonApi, startServer, type TestServer } from './support/server.ts';
 
 const CHALLENGE = 'compliance-test-challenge';
@@ -135,6 +136,18 @@ test('a minimum OS above what the device runs makes it non-compliant at once, wi
     ['noncompliant', 'compliant'],
   ]);
   await eventually(async () => assert.equal(hooks.filter((h) => h.type === 'compliance.changed' && h.data.device_id === deviceId).length, 3));
+
+  // The console's device page: state, what fails, the latest changes.
+  const password = 'correct horse battery staple 42';
+  assert.equal(server.cli(['admin', 'create', '--username', 'viewer', '--password-stdin', '--role', 'read-only'], {}, `${password}\n`).status, 0);
+  const web = new ConsoleClient(server.url);
+  assert.equal((await web.login('viewer', password)).status, 303);
+  const page = await web.get(`/devices/${deviceId}`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /data-testid="compliance-state"[^>]*>Not compliant</);
+  assert.match(page.text, /<code>min_os_version<\/code>/);
+  assert.match(page.text, /com\.example\.missing is not installed/);
+  assert.match(page.text, /data-testid="compliance-timeline"/);
 });
 
 test('unassigned, the device is compliant again with no policy', async () => {

@@ -27,6 +27,7 @@ import type { AndroidEnterprise } from '../android/service.ts';
 import type { AndroidCommands } from '../android/commands.ts';
 import type { AndroidWipe, WipePlan } from '../android/wipe.ts';
 import { DevicePage } from './pages/device.tsx';
+import type { Compliance } from '../compliance/service.ts';
 import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
 import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
 import { LoginCodePage, LoginPage, SetupPage } from './pages/login.tsx';
@@ -47,6 +48,7 @@ export interface ConsoleDeps {
   apiTokens: ApiTokens;
   audit: Audit;
   actions: DeviceActions;
+  compliance: Compliance;
   /** Pushes removed channels once more, so the devices hear at once that they are out. */
   tellRemoved: (channels: string[]) => void;
   /** The appliance CA's expiry (ms) and SHA-256 fingerprint (hex). */
@@ -264,14 +266,17 @@ export function consoleRoutes(deps: ConsoleDeps) {
   const devicePage = (c: Context<ConsoleEnv>, id: string, o: { notice?: string; error?: string; status?: number; confirmWipe?: WipePlan } = {}) => {
     const found = deps.views.any(id);
     const history = deps.fleet.commandHistory(id);
+    const compliance = deps.compliance.get(id, { limit: 5 });
     if (found.platform === 'android') {
-      const page = <AndroidDevicePage session={c.get('session')} device={found.device} history={history} notice={o.notice} error={o.error} confirmWipe={o.confirmWipe} />;
+      const page = (
+        <AndroidDevicePage session={c.get('session')} device={found.device} history={history} compliance={compliance} notice={o.notice} error={o.error} confirmWipe={o.confirmWipe} />
+      );
       return render(c, page, o.status);
     }
     const device = found.device;
     // What each action would meet, worked out only for those who may take them.
     const available = c.get('session').admin.role === 'admin' && device.enrollment_status === 'enrolled' ? deps.actions.availability(id) : null;
-    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={history} notice={o.notice} error={o.error} />, o.status);
+    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={history} compliance={compliance} notice={o.notice} error={o.error} />, o.status);
   };
 
   app.get('/devices/:id', signedIn, (c) => devicePage(c, c.req.param('id'), { notice: NOTICES[c.req.query('queued') ?? ''] }));

@@ -5,6 +5,7 @@ import type { FleetQueries } from '../../devices/fleet-queries.ts';
 import { Banner, Layout, when, DataTable } from '../layout.tsx';
 import { AppleDeviceActions, type Availability } from './device-actions.tsx';
 import { platformName } from './dashboard.tsx';
+import { CompliancePanel, type ComplianceView } from './compliance-panel.tsx';
 
 type Device = ReturnType<DeviceViews['get']>;
 export type History = ReturnType<FleetQueries['commandHistory']>;
@@ -68,7 +69,7 @@ export function CommandHistory(props: { history: History }) {
 }
 
 /** `available` is null for read-only admins and devices not enrolled: no actions are shown then. */
-export function DevicePage(props: { session: Session; device: Device; available: Availability | null; history: History; notice?: string; error?: string }) {
+export function DevicePage(props: { session: Session; device: Device; available: Availability | null; history: History; compliance: ComplianceView; notice?: string; error?: string }) {
   const d = props.device;
   const info = (d.inventory.device_information ?? {}) as Record<string, unknown>;
   const security = (d.inventory.security_info ?? null) as Record<string, unknown> | null;
@@ -93,6 +94,8 @@ export function DevicePage(props: { session: Session; device: Device; available:
           ['UDID', d.udid ?? d.id],
         ]}
       />
+
+      <CompliancePanel compliance={props.compliance} />
 
       {props.session.admin.role === 'admin' ? (
         <>
