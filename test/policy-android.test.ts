@@ -260,7 +260,7 @@ test("Google failing does not fail the admin's save: the error is recorded per d
   assert.equal((corp.policy.passwordPolicies as Array<Record<string, unknown>>)[0]!.passwordMinimumLength, 9);
 });
 
-test('unassigned, every device goes back to the policy it enrolled with', async () => {
+test('unassigned, every device goes back to the policy it enrolled with; deleted, the policy leaves Google too', async () => {
   const r = await api('DELETE', `/policies/${policyId}/assignments/${assignmentId}`);
   assert.equal(r.status, 204);
   for (const d of [devices.corp, devices.personal]) assert.equal(fake.device(d.name)!.device.policyName, `${enterprise}/policies/${ENROLL_POLICY}`);
@@ -270,8 +270,12 @@ test('unassigned, every device goes back to the policy it enrolled with', async 
     const c = await compliance(devices.corp.id);
     assert.deepEqual([c.state, c.reason, c.policy], ['compliant', 'no_policy', null]);
   });
+  // Deleted, its AMAPI policies go too: no device is on them any more.
   const before = fake.calls.length;
-  assert.equal((await api('POST', '/policies', { name: 'Unused', document: {} })).status, 201);
   assert.equal((await api('DELETE', `/policies/${policyId}`)).status, 204);
-  assert.equal(fake.calls.length, before);
+  assert.deepEqual(fake.calls.slice(before).map((c) => `${c.operation} ${c.status} ${c.path}`).sort(), [
+    `enterprises.policies.delete 200 /v1/${bucket('corporate')}`,
+    `enterprises.policies.delete 200 /v1/${bucket('personal')}`,
+  ]);
+  assert.deepEqual([...fake.enterprises.get(enterprise)!.policies.keys()].sort(), [ENROLL_POLICY]);
 });

@@ -46,6 +46,11 @@ export function createPolicyTargetRepo(db: Db) {
        error_code AS errorCode, error_message AS errorMessage, updated_at AS updatedAt FROM android_policy_buckets WHERE name = ?`,
   );
   const facts = sqlite.prepare(`SELECT id, name, enterprise_name AS enterpriseName, policy_name AS policyName FROM android_devices WHERE id = ?`);
+  const orphans = sqlite.prepare(
+    `SELECT name FROM android_policy_buckets b WHERE enterprise_name = ? AND NOT EXISTS (SELECT 1 FROM policies p WHERE p.id = b.policy_id)
+       AND NOT EXISTS (SELECT 1 FROM android_policy_targets t WHERE t.policy_name = b.name)`,
+  );
+  const deleteBucket = sqlite.prepare(`DELETE FROM android_policy_buckets WHERE name = ?`);
   const failing = sqlite.prepare(`SELECT device_id AS id FROM android_policy_targets WHERE status = 'error'`);
 
   return {
@@ -64,6 +69,11 @@ export function createPolicyTargetRepo(db: Db) {
     },
     saveBucket(row: BucketRow): void {
       upsertBucket.run(row);
+    },
+    /** Buckets of deleted policies that no device is on any more: Google's copies can go. */
+    orphanBuckets: (enterprise: string): string[] => (orphans.all(enterprise) as Array<{ name: string }>).map((r) => r.name),
+    deleteBucket(name: string): void {
+      deleteBucket.run(name);
     },
     /** Devices whose last attempt failed: what the periodic sync hands back to enforcement. */
     failing: (): string[] => (failing.all() as Array<{ id: string }>).map((r) => r.id),

@@ -46,10 +46,13 @@ export function createAndroidEnforcer(deps: {
   let running: Promise<unknown> = Promise.resolve();
 
   async function applyOnce(targets: readonly EffectiveTarget[]): Promise<Record<string, number>> {
-    const counts = { policies_patched: 0, devices_patched: 0, devices_updated: 0, devices_reverted: 0, failed: 0 };
+    const counts = { policies_patched: 0, policies_deleted: 0, devices_patched: 0, devices_updated: 0, devices_reverted: 0, failed: 0 };
     const android = targets.filter((t) => t.device.platform === 'android');
-    if (!android.length) return counts;
     const enterprise = deps.enterprise()?.name;
+    if (!android.length) {
+      if (enterprise) counts.policies_deleted = await deleteOrphans(enterprise);
+      return counts;
+    }
     const rows = repo.targets();
     const t = now();
     const save: TargetRow[] = [];
@@ -154,7 +157,27 @@ export function createAndroidEnforcer(deps: {
       }
     });
     repo.saveTargets(save);
+    if (enterprise) counts.policies_deleted = await deleteOrphans(enterprise);
     return counts;
+  }
+
+  /** Google's copies of deleted policies, once no device is on them; tried again on the next pass when Google refuses. */
+  async function deleteOrphans(enterprise: string): Promise<number> {
+    let n = 0;
+    for (const name of repo.orphanBuckets(enterprise)) {
+      try {
+        await client.deletePolicy(name);
+      } catch (e) {
+        // Already gone at Google is what was wanted.
+        if (!(isAppError(e) && e.status === 404)) {
+          log.warn({ policy: name, ...failure(e) }, 'deleting an Android policy failed: tried again at the next change');
+          continue;
+        }
+      }
+      repo.deleteBucket(name);
+      n++;
+    }
+    return n;
   }
 
   return {
