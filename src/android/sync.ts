@@ -217,9 +217,10 @@ export function createAndroidSync(opts: SyncOptions) {
       })();
       const tick = () => {
         if (stopped || !opts.enterprise()) return;
-        this.reconcile()
-          .then(() => opts.afterReconcile?.())
-          .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconciling Android devices failed'));
+        this.reconcile().then(
+          () => opts.afterReconcile?.().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'retrying Android policy enforcement failed')),
+          (err: unknown) => log.warn({ err: (err as Error).message }, 'reconciling Android devices failed'),
+        );
       };
       // Operations are polled more often than devices are listed: a lost COMMAND notification should cost minutes, not hours.
       const poll = setInterval(() => {
