@@ -53,7 +53,8 @@ export function createAndroidEnforcer(deps: {
       if (enterprise) counts.policies_deleted = await deleteOrphans(enterprise);
       return counts;
     }
-    const rows = repo.targets();
+    // A whole fleet is read in one pass; a few devices (an enrollment, a group change) one by one.
+    const rows = android.length > 100 ? repo.targets() : new Map(android.map((x) => [x.device.id, repo.target(x.device.id)] as const).filter((e): e is readonly [string, TargetRow] => e[1] !== undefined));
     const t = now();
     const save: TargetRow[] = [];
     const record = (deviceId: string, base: TargetRow | undefined, set: Partial<TargetRow>) =>
