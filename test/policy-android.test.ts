@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { startFakeAmapi, type FakeAmapi } from './support/fake-amapi.ts';
 import { jsonApi, startServer, tempDir, type TestServer } from './support/server.ts';
 
@@ -87,14 +88,31 @@ after(async () => {
   receiver?.close();
 });
 
-test('a policy assigned before any enterprise is bound saves; nothing is sent', async () => {
-  const created = await api('POST', '/policies', { name: 'Android baseline', document: { passcode: { required: true, min_length: 6 }, min_os_version: { android: '14' } } });
-  assert.equal(created.status, 201, JSON.stringify(created.json));
-  policyId = created.json.id;
-  const a = await api('POST', `/policies/${policyId}/assignments`, { target: 'platform', platform: 'android' });
-  assert.equal(a.status, 201, JSON.stringify(a.json));
-  assignmentId = a.json.id;
-  assert.equal(fake.calls.length, 0);
+test('a policy assigned before any enterprise is bound saves; the device says why nothing reached it', async () => {
+  // A device left from an enterprise since unbound: seeded, as enrollment needs one bound.
+  const db = new Database(path.join(server.dataDir, 'mdm.sqlite'));
+  db.pragma('busy_timeout = 5000');
+  const orphan = 'p-orphan-android';
+  db.prepare(
+    `INSERT INTO android_devices (id, name, enterprise_name, status, ownership, policy_name, reported_at, created_at, updated_at)
+     VALUES (?, 'enterprises/LC0/devices/1', 'enterprises/LC0', 'enrolled', 'corporate', 'enterprises/LC0/policies/old', 0, 0, 0)`,
+  ).run(orphan);
+  try {
+    const created = await api('POST', '/policies', { name: 'Android baseline', document: { passcode: { required: true, min_length: 6 }, min_os_version: { android: '14' } } });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    policyId = created.json.id;
+    const a = await api('POST', `/policies/${policyId}/assignments`, { target: 'platform', platform: 'android' });
+    assert.equal(a.status, 201, JSON.stringify(a.json));
+    assignmentId = a.json.id;
+    assert.equal(fake.calls.length, 0);
+    const e = await api('GET', `/devices/${orphan}/effective-policy`);
+    assert.equal(e.json.policy.id, policyId);
+    assert.equal(e.json.enforcement.android.status, 'error');
+    assert.equal(e.json.enforcement.android.error.code, 'android_enterprise_missing');
+  } finally {
+    db.prepare(`UPDATE android_devices SET status = 'removed' WHERE id = ?`).run(orphan);
+    db.close();
+  }
 });
 
 test('an enrolling device is pointed at its bucket policy, which is patched once for all its devices', async () => {
