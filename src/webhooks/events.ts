@@ -7,6 +7,3 @@ export type EventType = z.infer<typeof EventType>;
 
 /** How services report events: the webhooks service is one listener; nothing waits for it. */
 export type EmitEvent = (type: EventType, data: Record<string, unknown>) => void;
-
-/** For a producer whose events cost work to find (a before/after comparison): whether anyone listens. */
-export type WantsEvent = (type: EventType) => boolean;

@@ -265,11 +265,6 @@ export function createWebhooks(o: WebhooksOptions) {
       return d;
     },
 
-    /** Whether an enabled webhook subscribes to `type`: a producer may skip finding events nobody wants. */
-    wants(type: EventType): boolean {
-      return repo.subscribers().some((w) => (JSON.parse(w.events) as string[]).includes(type));
-    },
-
     /**
      * Records `type` for every enabled webhook subscribed to it. Synchronous and cheap (one
      * read of a small table, one insert when someone listens): it runs inside device requests.
