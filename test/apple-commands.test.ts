@@ -9,7 +9,8 @@ import { ALL_ACCESS_RIGHTS, AccessRight } from '../src/apple/commands/access-rig
 import { buildCommand } from '../src/apple/commands/build.ts';
 import { commandSpec } from '../src/apple/commands/catalog.ts';
 import { commandPlistXml } from '../src/apple/commands/plist-xml.ts';
-import { checkSupport, compareVersions, type DeviceFacts } from '../src/apple/commands/support.ts';
+import { checkSupport, type DeviceFacts } from '../src/apple/commands/support.ts';
+import { compareVersions } from '../src/versions.ts';
 import type { KeyNode } from '../src/apple/commands/types.ts';
 import { validateParams } from '../src/apple/commands/validate.ts';
 import { isAppError } from '../src/errors.ts';

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PolicyDocument, type PolicyInput } from '../policy/model.ts';
-import { compareVersions, evaluateAndroid, evaluateApple, ruleKey, type AndroidFacts, type AppleFacts } from './evaluate.ts';
+import { compareVersions } from '../versions.ts';
+import { evaluateAndroid, evaluateApple, ruleKey, type AndroidFacts, type AppleFacts } from './evaluate.ts';
 
 const doc = (d: PolicyInput) => PolicyDocument.parse(d);
 const iphone = (o: Partial<AppleFacts> = {}): AppleFacts => ({

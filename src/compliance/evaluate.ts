@@ -1,3 +1,4 @@
+import { compareVersions } from '../versions.ts';
 import { forOwnership, type Ownership, type PolicyDocument } from '../policy/model.ts';
 
 export type ComplianceState = 'compliant' | 'noncompliant' | 'unknown';
@@ -18,17 +19,6 @@ export interface Evaluation {
   /** no_policy: compliant because no policy of ours applies; not_reported: unknown because nothing needed has been reported. */
   reason: 'no_policy' | 'not_reported' | null;
   failing: FailingRule[];
-}
-
-/** Compares dotted versions numerically (17.10 is above 17.9); a missing part counts as 0. */
-export function compareVersions(a: string, b: string): number {
-  const x = a.split('.').map((n) => Number.parseInt(n, 10) || 0);
-  const y = b.split('.').map((n) => Number.parseInt(n, 10) || 0);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d) return d;
-  }
-  return 0;
 }
 
 /** Rules collected with those that could not be checked for lack of a report. */

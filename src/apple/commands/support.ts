@@ -1,3 +1,4 @@
+import { compareVersions } from '../../versions.ts';
 import { commandSpec } from './catalog.ts';
 import type { KeyNode, KeyOsSupport, OsSupport, Platform } from './types.ts';
 import { isDictionary } from './validate.ts';
@@ -102,15 +103,4 @@ function keyRefusal(command: string, what: string, node: KeyNode, device: Device
   if (!node.supportedOS || !(device.platform in node.supportedOS)) return null;
   const os = node.supportedOS[device.platform];
   return os ? supportRefusal(`${command} ${what}`, os, device) : `${command} ${what} is not available on ${device.platform}`;
-}
-
-/** Dotted numeric versions: "10.13.4" < "10.14" == "10.14.0". */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d) return Math.sign(d);
-  }
-  return 0;
 }
