@@ -155,6 +155,8 @@ export const androidDevices = sqliteTable(
     index('android_devices_serial_lower').on(sql`lower(${t.serialNumber})`),
     index('android_devices_model_lower').on(sql`lower(${t.model})`),
     index('android_devices_user_email_lower').on(sql`lower(${t.userEmail})`),
+    // The device-trust lookup (GET /api/v1/compliance?enterprise_id=): the id lives in Google's hardwareInfo.
+    index('android_devices_enterprise_specific_id').on(sql`json_extract(${t.hardwareInfo}, '$.enterpriseSpecificId')`),
   ],
 );
 

@@ -95,6 +95,8 @@ export const appleDevices = sqliteTable(
   },
   (t) => [
     index('apple_devices_serial').on(t.serialNumber),
+    // The device-trust lookup (GET /api/v1/compliance?udid=).
+    index('apple_devices_udid').on(t.udid),
     // The console's search: case-insensitive prefix ranges over these, one index each.
     index('apple_devices_name_lower').on(sql`lower(${t.deviceName})`),
     index('apple_devices_serial_lower').on(sql`lower(${t.serialNumber})`),

@@ -46,6 +46,23 @@ export function createComplianceRepo(db: Db) {
     `SELECT id, device_id AS deviceId, state, previous_state AS previousState, failing_rules AS failingRules, policy_id AS policyId,
        policy_version AS policyVersion, at FROM compliance_events WHERE device_id = @deviceId AND id < @before ORDER BY id DESC LIMIT @limit`,
   );
+  // A VPN or identity provider asks on every connection: prepared once, each on an index.
+  const byUdid = sqlite.prepare(
+    `SELECT d.id, coalesce(d.platform, 'apple') AS platform FROM apple_devices d LEFT JOIN apple_enrollments e ON e.id = d.id
+     WHERE d.udid = ? ORDER BY (e.status = 'enrolled') DESC, d.updated_at DESC LIMIT 1`,
+  );
+  const byEnterpriseId = sqlite.prepare(
+    `SELECT id, 'android' AS platform FROM android_devices WHERE json_extract(hardware_info, '$.enterpriseSpecificId') = ?
+     ORDER BY (status = 'enrolled') DESC, updated_at DESC LIMIT 1`,
+  );
+  // Serials compared without case on both tables: the console's search indexes are on lower(serial_number).
+  const bySerial = sqlite.prepare(
+    `SELECT id, platform FROM (
+       SELECT d.id, coalesce(d.platform, 'apple') AS platform, (e.status = 'enrolled') AS live, d.updated_at AS at
+         FROM apple_devices d LEFT JOIN apple_enrollments e ON e.id = d.id WHERE lower(d.serial_number) = lower(@serial)
+       UNION ALL SELECT id, 'android', (status = 'enrolled'), updated_at FROM android_devices WHERE lower(serial_number) = lower(@serial))
+     ORDER BY live DESC, at DESC LIMIT 1`,
+  );
   const rowOf = (r: Record<string, unknown> | undefined): ComplianceRow | undefined =>
     r && ({ ...(r as ComplianceRow), failingRules: json<FailingRule[]>(r.failingRules as string) ?? [] });
 
@@ -93,31 +110,10 @@ export function createComplianceRepo(db: Db) {
      * serial, then the most recently updated.
      */
     lookup(by: { serial?: string; udid?: string; enterpriseId?: string }): { id: string; platform: string } | undefined {
-      if (by.udid !== undefined) {
-        return sqlite
-          .prepare(
-            `SELECT d.id, coalesce(d.platform, 'apple') AS platform FROM apple_devices d LEFT JOIN apple_enrollments e ON e.id = d.id
-             WHERE d.udid = ? ORDER BY (e.status = 'enrolled') DESC, d.updated_at DESC LIMIT 1`,
-          )
-          .get(by.udid) as { id: string; platform: string } | undefined;
-      }
-      if (by.enterpriseId !== undefined) {
-        return sqlite
-          .prepare(
-            `SELECT id, 'android' AS platform FROM android_devices WHERE json_extract(hardware_info, '$.enterpriseSpecificId') = ?
-             ORDER BY (status = 'enrolled') DESC, updated_at DESC LIMIT 1`,
-          )
-          .get(by.enterpriseId) as { id: string; platform: string } | undefined;
-      }
-      return sqlite
-        .prepare(
-          `SELECT id, platform FROM (
-             SELECT d.id, coalesce(d.platform, 'apple') AS platform, (e.status = 'enrolled') AS live, d.updated_at AS at
-               FROM apple_devices d LEFT JOIN apple_enrollments e ON e.id = d.id WHERE d.serial_number = @serial
-             UNION ALL SELECT id, 'android', (status = 'enrolled'), updated_at FROM android_devices WHERE serial_number = @serial)
-           ORDER BY live DESC, at DESC LIMIT 1`,
-        )
-        .get({ serial: by.serial }) as { id: string; platform: string } | undefined;
+      type Hit = { id: string; platform: string } | undefined;
+      if (by.udid !== undefined) return byUdid.get(by.udid) as Hit;
+      if (by.enterpriseId !== undefined) return byEnterpriseId.get(by.enterpriseId) as Hit;
+      return bySerial.get({ serial: by.serial }) as Hit;
     },
   };
 }

@@ -1,0 +1,2 @@
+CREATE INDEX `apple_devices_udid` ON `apple_devices` (`udid`);--> statement-breakpoint
+CREATE INDEX `android_devices_enterprise_specific_id` ON `android_devices` (json_extract("hardware_info", '$.enterpriseSpecificId'));
