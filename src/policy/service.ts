@@ -70,7 +70,8 @@ export function compileFor(ref: PolicyRef, doc: PolicyDocument, platform: Policy
 
 /**
  * Policies with versions, device groups, assignments and the one effective policy per device
- * (precedence.ts). Nothing here reaches a device yet: enforcement comes with the next slice.
+ * (precedence.ts). What reaches devices is the enforcers' work (PolicyEnforcer): this service
+ * only tells them, through enforce(), which devices should now have what.
  */
 export function createPolicies(deps: { repo: PolicyRepo; now?: () => number; enforcers?: PolicyEnforcer[] }) {
   const { repo } = deps;

@@ -1,3 +1,4 @@
+import { iso } from '../../api/http.ts';
 import type { Compliance } from '../../compliance/service.ts';
 import { DataTable } from '../layout.tsx';
 import { at } from './device.tsx';
@@ -6,7 +7,6 @@ export type ComplianceView = ReturnType<Compliance['get']>;
 
 const STATES: Record<string, string> = { compliant: 'Compliant', noncompliant: 'Not compliant', unknown: 'Not known yet' };
 const REASONS: Record<string, string> = { no_policy: 'no policy applies to this device', not_reported: 'the device has not reported what its policy needs' };
-const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
 /** The device's compliance with its effective policy: state, what fails, and the latest changes. */
 export function CompliancePanel(props: { compliance: ComplianceView }) {
