@@ -2,17 +2,16 @@
 // reconciling through the fake devices.list; the devices in the one device list beside Apple ones.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as generated from '../src/android/amapi/schemas.generated.ts';
 import { AppleDevice } from './support/apple-device.ts';
 import { ConsoleClient } from './support/console.ts';
+import { bindEnterprise } from './support/android-bind.ts';
 import { startFakeAmapi, type FakeAmapi } from './support/fake-amapi.ts';
-import { jsonApi, startServer, tempDir, type TestServer } from './support/server.ts';
+import { startHookReceiver } from './support/hook-receiver.ts';
+import { eventually } from './support/wait.ts';
+import { jsonApi, startServer, type TestServer } from './support/server.ts';
 
-const PUBLIC_URL = 'http://127.0.0.1:8080';
 const POLICY = 'devices-policy';
 const CHALLENGE = 'android-devices-challenge';
 const ADMIN_PASSWORD = 'correct horse battery staple 42';
@@ -20,23 +19,9 @@ const ADMIN_PASSWORD = 'correct horse battery staple 42';
 let fake: FakeAmapi;
 let server: TestServer;
 let api: ReturnType<typeof jsonApi>;
-const dir = tempDir('mdm-android-devices-');
 const tokens: Record<'managed' | 'personal' | 'cope', string> = { managed: '', personal: '', cope: '' };
 /** Google's names of the devices enrolled by the first tests, by kind. */
 const names: Record<'managed' | 'personal' | 'cope', string> = { managed: '', personal: '', cope: '' };
-
-/** Polls until `check` passes (notifications arrive asynchronously), failing with its last error. */
-async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 /** Our device for Google's name, as the API lists it. */
 async function listed(name: string): Promise<Record<string, any>> {
@@ -71,12 +56,7 @@ before(async () => {
   const r = server.cli(['api-token', 'create', '--name', 'android-devices-test']);
   assert.equal(r.status, 0, r.stderr);
   api = jsonApi(server, r.stdout.trim());
-  const keyFile = path.join(dir, 'key.json');
-  fs.writeFileSync(keyFile, fake.serviceAccountKey().json);
-  assert.equal(server.cli(['android', 'key', 'import', '--file', keyFile]).status, 0);
-  const signup = await api('POST', '/android/signup');
-  const page = await fetch(signup.json.url, { redirect: 'manual' });
-  assert.equal((await fetch(page.headers.get('location')!.replace(PUBLIC_URL, server.url))).status, 201);
+  await bindEnterprise(server, api, fake);
   assert.equal((await api('PUT', `/android/policies/${POLICY}`, { screenCaptureDisabled: true })).status, 200);
   const make = async (body: Record<string, unknown>) => {
     const t = await api('POST', '/android/enrollment-tokens', { policy: POLICY, ...body });
@@ -412,19 +392,10 @@ describe('Android devices', () => {
   });
 
   test('webhooks hear of an Android device new to us and of its compliance flipping, once per change', async () => {
-    const got: Array<{ type: string; data: Record<string, any> }> = [];
-    const receiver = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        got.push(JSON.parse(body));
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const receiver = await startHookReceiver();
+    const got = receiver.hooks;
     try {
-      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
-      const hook = await api('POST', '/webhooks', { url, events: ['device.enrolled', 'compliance.changed'] });
+      const hook = await api('POST', '/webhooks', { url: receiver.url, events: ['device.enrolled', 'compliance.changed'] });
       assert.equal(hook.status, 201);
       const name = fake.enroll(tokens.managed, { serialNumber: 'HOOKS0001' });
       const enrolled = await eventually(async () => {

@@ -7,10 +7,10 @@ import Database from 'better-sqlite3';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import QRCode from 'qrcode';
+import { bindEnterprise } from './support/android-bind.ts';
 import { startFakeAmapi, type FakeAmapi, type RecordedCall } from './support/fake-amapi.ts';
 import { jsonApi, startServer, tempDir, type TestServer } from './support/server.ts';
 
-const PUBLIC_URL = 'http://127.0.0.1:8080';
 const POLICY = 'enroll-policy';
 
 let fake: FakeAmapi;
@@ -56,15 +56,7 @@ before(async () => {
   assert.equal(r.status, 0, r.stderr);
   token = r.stdout.trim();
   api = jsonApi(server, token);
-  // Bind an enterprise the way an admin does: key, signup URL, Google's page, the callback.
-  const keyFile = path.join(dir, 'key.json');
-  fs.writeFileSync(keyFile, fake.serviceAccountKey().json);
-  assert.equal(server.cli(['android', 'key', 'import', '--file', keyFile]).status, 0);
-  const signup = await api('POST', '/android/signup');
-  assert.equal(signup.status, 201, JSON.stringify(signup.json));
-  const page = await fetch(signup.json.url, { redirect: 'manual' });
-  const bound = await fetch(page.headers.get('location')!.replace(PUBLIC_URL, server.url));
-  assert.equal(bound.status, 201, await bound.text());
+  await bindEnterprise(server, api, fake);
   assert.equal((await api('PUT', `/android/policies/${POLICY}`, { screenCaptureDisabled: true })).status, 200);
 });
 after(async () => {

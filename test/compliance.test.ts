@@ -2,34 +2,21 @@
 // inventory commands, and the appliance evaluates what it reported against its effective policy;
 // a policy change re-evaluates at once. Timeline, lookups and the webhook as a trust system sees them.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { TEST_PERSONA, drainCommands, enrolledDevice, type AppleDevice } from './support/apple-device.ts';
 import { ConsoleClient } from './support/console.ts';
+import { startHookReceiver, type HookReceiver } from './support/hook-receiver.ts';
+import { eventually } from './support/wait.ts';
 import { jsonApi, startServer, type TestServer } from './support/server.ts';
 
 const CHALLENGE = 'compliance-test-challenge';
 
 let server: TestServer;
 let api: ReturnType<typeof jsonApi>;
-let receiver: http.Server;
-const hooks: Array<{ type: string; data: Record<string, any> }> = [];
+let receiver: HookReceiver;
 let policyId = '';
 let device: AppleDevice;
 let deviceId = '';
-
-async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 const compliance = async (id: string) => {
   const r = await api('GET', `/devices/${id}/compliance`);
@@ -39,20 +26,12 @@ const compliance = async (id: string) => {
 const ruleIds = (c: Record<string, any>) => (c.failing_rules as Array<{ id: string }>).map((r) => r.id);
 
 before(async () => {
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      hooks.push(JSON.parse(body));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiver = await startHookReceiver();
   server = await startServer({ env: { MDM_SCEP_CHALLENGE: CHALLENGE, MDM_SCEP_WORKERS: '0' } });
   const r = server.cli(['api-token', 'create', '--name', 'compliance-test']);
   assert.equal(r.status, 0, r.stderr);
   api = jsonApi(server, r.stdout.trim());
-  const hook = await api('POST', '/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, events: ['compliance.changed'] });
+  const hook = await api('POST', '/webhooks', { url: receiver.url, events: ['compliance.changed'] });
   assert.equal(hook.status, 201, JSON.stringify(hook.json));
 });
 after(async () => {
@@ -103,8 +82,8 @@ test('no passcode against a passcode policy: non-compliant with passcode_require
   );
   // Found non-compliant, then fixed: one event each (not knowing yet is no news).
   const events = await eventually(async () => {
-    const e = hooks.filter((h) => h.type === 'compliance.changed' && h.data.device_id === deviceId);
-    assert.equal(e.length, 2, JSON.stringify(hooks));
+    const e = receiver.hooks.filter((h) => h.type === 'compliance.changed' && h.data.device_id === deviceId);
+    assert.equal(e.length, 2, JSON.stringify(receiver.hooks));
     return e;
   });
   assert.deepEqual(
@@ -135,7 +114,7 @@ test('a minimum OS above what the device runs makes it non-compliant at once, wi
     ['noncompliant', 'noncompliant'],
     ['noncompliant', 'compliant'],
   ]);
-  await eventually(async () => assert.equal(hooks.filter((h) => h.type === 'compliance.changed' && h.data.device_id === deviceId).length, 3));
+  await eventually(async () => assert.equal(receiver.hooks.filter((h) => h.type === 'compliance.changed' && h.data.device_id === deviceId).length, 3));
 
   // The console's device page: state, what fails, the latest changes.
   const password = 'correct horse battery staple 42';

@@ -4,16 +4,15 @@
 // enrollment policy when none of ours applies; Google's failures recorded and retried at the
 // next sync. Compliance follows each status report; the webhook fires once per flip.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { bindEnterprise } from './support/android-bind.ts';
 import { startFakeAmapi, type FakeAmapi } from './support/fake-amapi.ts';
-import { jsonApi, startServer, tempDir, type TestServer } from './support/server.ts';
+import { startHookReceiver, type HookReceiver } from './support/hook-receiver.ts';
+import { eventually } from './support/wait.ts';
+import { jsonApi, startServer, type TestServer } from './support/server.ts';
 
-const PUBLIC_URL = 'http://127.0.0.1:8080';
 const ENROLL_POLICY = 'enroll-policy';
 
 let fake: FakeAmapi;
@@ -24,20 +23,7 @@ const tokens = { corporate: '', personal: '' };
 const devices = { corp: { name: '', id: '' }, personal: { name: '', id: '' } };
 let policyId = '';
 let assignmentId = '';
-const hooks: Array<{ type: string; data: Record<string, any> }> = [];
-let receiver: http.Server;
-
-async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+let receiver: HookReceiver;
 
 async function idOf(name: string): Promise<string> {
   return eventually(async () => {
@@ -58,15 +44,7 @@ const bucket = (ownership: string) => `${enterprise}/policies/mdm-${policyId}-${
 
 before(async () => {
   fake = await startFakeAmapi();
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      hooks.push(JSON.parse(body));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiver = await startHookReceiver();
   server = await startServer({
     env: {
       MDM_SCEP_WORKERS: '0',
@@ -79,7 +57,7 @@ before(async () => {
   const r = server.cli(['api-token', 'create', '--name', 'policy-android-test']);
   assert.equal(r.status, 0, r.stderr);
   api = jsonApi(server, r.stdout.trim());
-  const hook = await api('POST', '/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, events: ['compliance.changed'] });
+  const hook = await api('POST', '/webhooks', { url: receiver.url, events: ['compliance.changed'] });
   assert.equal(hook.status, 201, JSON.stringify(hook.json));
 });
 after(async () => {
@@ -116,14 +94,7 @@ test('a policy assigned before any enterprise is bound saves; the device says wh
 });
 
 test('an enrolling device is pointed at its bucket policy, which is patched once for all its devices', async () => {
-  const dir = tempDir('mdm-policy-android-');
-  const keyFile = path.join(dir, 'key.json');
-  fs.writeFileSync(keyFile, fake.serviceAccountKey().json);
-  assert.equal(server.cli(['android', 'key', 'import', '--file', keyFile]).status, 0);
-  const signup = await api('POST', '/android/signup');
-  const page = await fetch(signup.json.url, { redirect: 'manual' });
-  assert.equal((await fetch(page.headers.get('location')!.replace(PUBLIC_URL, server.url))).status, 201);
-  enterprise = [...fake.enterprises.keys()][0]!;
+  enterprise = await bindEnterprise(server, api, fake);
   assert.equal((await api('PUT', `/android/policies/${ENROLL_POLICY}`, { screenCaptureDisabled: true })).status, 200);
   for (const ownership of ['corporate', 'personal'] as const) {
     const t = await api('POST', '/android/enrollment-tokens', { policy: ENROLL_POLICY, ownership });
@@ -208,7 +179,7 @@ test('a status report with non-compliance shows the failing rule, in the lookup 
     ],
   );
   const flips = await eventually(async () => {
-    const f = hooks.filter((h) => h.type === 'compliance.changed' && h.data.device_id === id);
+    const f = receiver.hooks.filter((h) => h.type === 'compliance.changed' && h.data.device_id === id);
     assert.equal(f.length, 2);
     return f;
   });

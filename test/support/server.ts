@@ -6,6 +6,8 @@ import net from 'node:net';
 import readline from 'node:readline';
 
 const root = path.resolve(import.meta.dirname, '../..');
+/** The public URL test servers are configured with: links they hand out point here, not to their real port. */
+export const PUBLIC_URL = 'http://127.0.0.1:8080';
 export const MDM_BIN = path.join(root, 'bin/mdm.js');
 
 export interface TestServer {
@@ -48,7 +50,7 @@ export function runCliAsync(args: string[], env: Record<string, string> = {}): P
 /** `exec`: what runs `serve` instead of bin/mdm.js under this Node (the bundle, the single executable). */
 export async function startServer(opts: { dataDir?: string; env?: Record<string, string>; args?: string[]; exec?: string[] } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
-  const publicUrl = 'http://127.0.0.1:8080';
+  const publicUrl = PUBLIC_URL;
   const env = { ...process.env, MDM_DATA_DIR: dataDir, MDM_LOG_LEVEL: 'info', ...opts.env };
   const [file, ...prefix] = opts.exec ?? [process.execPath, MDM_BIN];
   const proc = spawn(
