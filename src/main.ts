@@ -108,8 +108,10 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
     onOperation: (op) => void androidCommands.complete(op),
     pollOperations: () => androidCommands.poll(),
     onStored: ({ ids, inserted }) => {
-      compliance.reported(ids);
-      // A device new to us gets its effective policy at once.
+      // A device new to us gets its effective policy at once; enforcing evaluates its compliance too
+      // (compliance is an enforcer), so only the others are re-evaluated here.
+      const fresh = new Set(inserted);
+      compliance.reported(fresh.size ? ids.filter((id) => !fresh.has(id)) : ids);
       if (inserted.length) policies.enforce({ devices: inserted }).catch((err: unknown) => log.error({ err }, 'enforcing policies on new Android devices failed'));
     },
     afterReconcile: async () => {
@@ -121,7 +123,8 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
   const compliance = createCompliance({ repo: createComplianceRepo(store.db), targets: (scope) => policies.targets(scope), emit: webhooks.emit, log: log.child({ mod: 'compliance' }) });
   const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
   const audit = createAudit({ repo: createAuditRepo(store.db), sqlite: store.sqlite, log: log.child({ mod: 'audit' }) });
-  const policies = createPolicies({ repo: createPolicyRepo(store.db), enforcers: [androidEnforcer, compliance.enforcer] });
+  // Compliance first: it only reads and writes the database, so it is current before Google is called.
+  const policies = createPolicies({ repo: createPolicyRepo(store.db), enforcers: [compliance.enforcer, androidEnforcer] });
   return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies, compliance };
 }
 export type Appliance = ReturnType<typeof compose>;

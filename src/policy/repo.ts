@@ -27,6 +27,7 @@ export function createPolicyRepo(db: Db) {
     `SELECT d.id, d.platform, e.ownership FROM apple_devices d JOIN apple_enrollments e ON e.id = d.id WHERE e.status = 'enrolled'
      UNION ALL SELECT id, 'android', ownership FROM android_devices WHERE status = 'enrolled'`,
   );
+  const groupsOf = sqlite.prepare(`SELECT group_id AS id FROM device_group_members WHERE device_id = ?`);
   return {
     transaction: <T>(fn: () => T): T => sqlite.transaction(fn)(),
 
@@ -101,14 +102,8 @@ export function createPolicyRepo(db: Db) {
     allMemberships(): Array<{ groupId: string; deviceId: string }> {
       return db.select({ groupId: deviceGroupMembers.groupId, deviceId: deviceGroupMembers.deviceId }).from(deviceGroupMembers).all();
     },
-    groupsOf(deviceId: string): string[] {
-      return db
-        .select({ id: deviceGroupMembers.groupId })
-        .from(deviceGroupMembers)
-        .where(eq(deviceGroupMembers.deviceId, deviceId))
-        .all()
-        .map((r) => r.id);
-    },
+    /** Prepared: it runs for every device a report or an enrollment re-targets. */
+    groupsOf: (deviceId: string): string[] => (groupsOf.all(deviceId) as Array<{ id: string }>).map((r) => r.id),
 
     insertAssignment(row: AssignmentRow): void {
       db.insert(policyAssignments).values(row).run();
