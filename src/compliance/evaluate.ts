@@ -87,7 +87,7 @@ export function evaluateApple(doc: PolicyDocument | null, f: AppleFacts): Evalua
   }
   const required = d.required_apps?.apple ?? [];
   const blocked = d.apps?.block ?? [];
-  if (required.length || blocked.length) {
+  if (checksApps(d)) {
     if (!f.installedApps) unchecked++;
     else {
       checked++;
@@ -98,6 +98,9 @@ export function evaluateApple(doc: PolicyDocument | null, f: AppleFacts): Evalua
   }
   return verdict(failing, unchecked, checked);
 }
+
+/** Whether an Apple device's installed apps take part in its evaluation (required or blocked apps). */
+export const checksApps = (doc: PolicyDocument | null): boolean => !!doc && ((doc.required_apps?.apple.length ?? 0) > 0 || (doc.apps?.block.length ?? 0) > 0);
 
 /** What an Android device reported through Google. */
 export interface AndroidFacts {

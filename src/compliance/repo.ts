@@ -15,10 +15,13 @@ const json = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse
 /** device_compliance and compliance_events, and the reports evaluation reads from both platforms' tables. */
 export function createComplianceRepo(db: Db) {
   const sqlite = db.$client;
-  const apple = sqlite.prepare(
-    `SELECT d.platform, d.os_version AS osVersion, d.security_info AS securityInfo, d.installed_apps AS installedApps,
-       (SELECT e.ownership FROM apple_enrollments e WHERE e.id = d.id) AS ownership FROM apple_devices d WHERE d.id = ?`,
-  );
+  // The app list is the bulk of a device's inventory: read and parsed only when a rule looks at apps.
+  const appleQuery = (apps: boolean) =>
+    sqlite.prepare(
+      `SELECT d.platform, d.os_version AS osVersion, d.security_info AS securityInfo, ${apps ? 'd.installed_apps' : 'NULL'} AS installedApps,
+         (SELECT e.ownership FROM apple_enrollments e WHERE e.id = d.id) AS ownership FROM apple_devices d WHERE d.id = ?`,
+    );
+  const apple = { withApps: appleQuery(true), withoutApps: appleQuery(false) };
   const android = sqlite.prepare(
     `SELECT ownership, policy_compliant AS policyCompliant, non_compliance_details AS nonComplianceDetails, android_version AS androidVersion,
        security_patch_level AS securityPatchLevel FROM android_devices WHERE id = ?`,
@@ -69,9 +72,9 @@ export function createComplianceRepo(db: Db) {
   return {
     transaction: <T>(fn: () => T): T => sqlite.transaction(fn)(),
 
-    /** What the device last reported, or undefined when no such device exists. */
-    facts(deviceId: string): DeviceReportFacts | undefined {
-      const a = apple.get(deviceId) as Record<string, string | null> | undefined;
+    /** What the device last reported, or undefined when no such device exists; an Apple device's apps only with `apps` (null otherwise). */
+    facts(deviceId: string, o: { apps: boolean }): DeviceReportFacts | undefined {
+      const a = (o.apps ? apple.withApps : apple.withoutApps).get(deviceId) as Record<string, string | null> | undefined;
       if (a) {
         return {
           kind: 'apple',

@@ -2,7 +2,7 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { EffectiveTarget, EnforceScope, PolicyEnforcer } from '../policy/service.ts';
 import type { EmitEvent } from '../webhooks/events.ts';
-import { evaluateAndroid, evaluateApple, ruleKey, type ComplianceState } from './evaluate.ts';
+import { checksApps, evaluateAndroid, evaluateApple, ruleKey, type ComplianceState } from './evaluate.ts';
 import type { ComplianceEventRow, ComplianceRepo, ComplianceRow } from './repo.ts';
 
 export const TIMELINE_PAGE = 20;
@@ -29,9 +29,9 @@ export function createCompliance(deps: {
 
   /** Evaluates and stores; the events to emit once the transaction has committed. */
   function evaluateOne(target: EffectiveTarget, t: number, out: Array<Record<string, unknown>>): 'changed' | 'same' | 'missing' {
-    const facts = repo.facts(target.device.id);
-    if (!facts) return 'missing';
     const doc = target.policy?.document ?? null;
+    const facts = repo.facts(target.device.id, { apps: checksApps(doc) });
+    if (!facts) return 'missing';
     const e = facts.kind === 'apple' ? evaluateApple(doc, facts) : evaluateAndroid(doc, facts);
     const before = repo.current(target.device.id);
     const platform = facts.kind === 'apple' ? target.device.platform : 'android';
@@ -110,7 +110,7 @@ export function createCompliance(deps: {
 
     /** A device's state, failing rules and a page of its timeline (newest first; `before`: the cursor). */
     get(deviceId: string, o: { before?: number; limit?: number } = {}): { current: ComplianceRow | null; timeline: ComplianceEventRow[]; nextCursor: number | null } {
-      if (!repo.facts(deviceId)) throw new AppError('device_not_found', `no device ${deviceId}`, 404);
+      if (!repo.facts(deviceId, { apps: false })) throw new AppError('device_not_found', `no device ${deviceId}`, 404);
       const limit = o.limit ?? TIMELINE_PAGE;
       const page = repo.timeline(deviceId, { before: o.before, limit: limit + 1 });
       const more = page.length > limit;

@@ -27,6 +27,12 @@ export function createPolicyRepo(db: Db) {
     `SELECT d.id, d.platform, e.ownership FROM apple_devices d JOIN apple_enrollments e ON e.id = d.id WHERE e.status = 'enrolled'
      UNION ALL SELECT id, 'android', ownership FROM android_devices WHERE status = 'enrolled'`,
   );
+  // Prepared once: targeting reads these on every report a device makes (compliance) and every change.
+  const allAssignments = db
+    .select({ assignment: policyAssignments, policyName: policies.name, currentVersion: policies.currentVersion })
+    .from(policyAssignments)
+    .innerJoin(policies, eq(policies.id, policyAssignments.policyId))
+    .prepare();
   const groupsOf = sqlite.prepare(`SELECT group_id AS id FROM device_group_members WHERE device_id = ?`);
   return {
     transaction: <T>(fn: () => T): T => sqlite.transaction(fn)(),
@@ -102,7 +108,6 @@ export function createPolicyRepo(db: Db) {
     allMemberships(): Array<{ groupId: string; deviceId: string }> {
       return db.select({ groupId: deviceGroupMembers.groupId, deviceId: deviceGroupMembers.deviceId }).from(deviceGroupMembers).all();
     },
-    /** Prepared: it runs for every device a report or an enrollment re-targets. */
     groupsOf: (deviceId: string): string[] => (groupsOf.all(deviceId) as Array<{ id: string }>).map((r) => r.id),
 
     insertAssignment(row: AssignmentRow): void {
@@ -118,13 +123,7 @@ export function createPolicyRepo(db: Db) {
       return db.select().from(policyAssignments).where(eq(policyAssignments.policyId, policyId)).orderBy(asc(policyAssignments.createdAt), asc(policyAssignments.id)).all();
     },
     /** Every assignment with its policy's name and current version: the input of precedence. */
-    allAssignments() {
-      return db
-        .select({ assignment: policyAssignments, policyName: policies.name, currentVersion: policies.currentVersion })
-        .from(policyAssignments)
-        .innerJoin(policies, eq(policies.id, policyAssignments.policyId))
-        .all();
-    },
+    allAssignments: () => allAssignments.all(),
 
     device(id: string): DeviceFacts | undefined {
       return (appleFacts.get(id) ?? androidFacts.get(id)) as DeviceFacts | undefined;
