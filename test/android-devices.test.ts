@@ -10,7 +10,7 @@ import { bindEnterprise } from './support/android-bind.ts';
 import { startFakeAmapi, type FakeAmapi } from './support/fake-amapi.ts';
 import { startHookReceiver } from './support/hook-receiver.ts';
 import { eventually } from './support/wait.ts';
-import { jsonApi, startServer, type TestServer } from './support/server.ts';
+import { startServer, tokenApi, type TestServer } from './support/server.ts';
 
 const POLICY = 'devices-policy';
 const CHALLENGE = 'android-devices-challenge';
@@ -18,7 +18,7 @@ const ADMIN_PASSWORD = 'correct horse battery staple 42';
 
 let fake: FakeAmapi;
 let server: TestServer;
-let api: ReturnType<typeof jsonApi>;
+let api: ReturnType<typeof tokenApi>;
 const tokens: Record<'managed' | 'personal' | 'cope', string> = { managed: '', personal: '', cope: '' };
 /** Google's names of the devices enrolled by the first tests, by kind. */
 const names: Record<'managed' | 'personal' | 'cope', string> = { managed: '', personal: '', cope: '' };
@@ -53,9 +53,7 @@ before(async () => {
       MDM_ANDROID_PULL_INTERVAL: '1s',
     },
   });
-  const r = server.cli(['api-token', 'create', '--name', 'android-devices-test']);
-  assert.equal(r.status, 0, r.stderr);
-  api = jsonApi(server, r.stdout.trim());
+  api = tokenApi(server, 'android-devices-test');
   await bindEnterprise(server, api, fake);
   assert.equal((await api('PUT', `/android/policies/${POLICY}`, { screenCaptureDisabled: true })).status, 200);
   const make = async (body: Record<string, unknown>) => {

@@ -7,12 +7,12 @@ import { TEST_PERSONA, drainCommands, enrolledDevice, type AppleDevice } from '.
 import { ConsoleClient } from './support/console.ts';
 import { startHookReceiver, type HookReceiver } from './support/hook-receiver.ts';
 import { eventually } from './support/wait.ts';
-import { jsonApi, startServer, type TestServer } from './support/server.ts';
+import { startServer, tokenApi, type TestServer } from './support/server.ts';
 
 const CHALLENGE = 'compliance-test-challenge';
 
 let server: TestServer;
-let api: ReturnType<typeof jsonApi>;
+let api: ReturnType<typeof tokenApi>;
 let receiver: HookReceiver;
 let policyId = '';
 let device: AppleDevice;
@@ -28,9 +28,7 @@ const ruleIds = (c: Record<string, any>) => (c.failing_rules as Array<{ id: stri
 before(async () => {
   receiver = await startHookReceiver();
   server = await startServer({ env: { MDM_SCEP_CHALLENGE: CHALLENGE, MDM_SCEP_WORKERS: '0' } });
-  const r = server.cli(['api-token', 'create', '--name', 'compliance-test']);
-  assert.equal(r.status, 0, r.stderr);
-  api = jsonApi(server, r.stdout.trim());
+  api = tokenApi(server, 'compliance-test');
   const hook = await api('POST', '/webhooks', { url: receiver.url, events: ['compliance.changed'] });
   assert.equal(hook.status, 201, JSON.stringify(hook.json));
 });

@@ -11,13 +11,13 @@ import { bindEnterprise } from './support/android-bind.ts';
 import { startFakeAmapi, type FakeAmapi } from './support/fake-amapi.ts';
 import { startHookReceiver, type HookReceiver } from './support/hook-receiver.ts';
 import { eventually } from './support/wait.ts';
-import { jsonApi, startServer, type TestServer } from './support/server.ts';
+import { startServer, tokenApi, type TestServer } from './support/server.ts';
 
 const ENROLL_POLICY = 'enroll-policy';
 
 let fake: FakeAmapi;
 let server: TestServer;
-let api: ReturnType<typeof jsonApi>;
+let api: ReturnType<typeof tokenApi>;
 let enterprise = '';
 const tokens = { corporate: '', personal: '' };
 const devices = { corp: { name: '', id: '' }, personal: { name: '', id: '' } };
@@ -54,9 +54,7 @@ before(async () => {
       MDM_ANDROID_PULL_INTERVAL: '1s',
     },
   });
-  const r = server.cli(['api-token', 'create', '--name', 'policy-android-test']);
-  assert.equal(r.status, 0, r.stderr);
-  api = jsonApi(server, r.stdout.trim());
+  api = tokenApi(server, 'policy-android-test');
   const hook = await api('POST', '/webhooks', { url: receiver.url, events: ['compliance.changed'] });
   assert.equal(hook.status, 201, JSON.stringify(hook.json));
 });

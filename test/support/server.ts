@@ -127,6 +127,13 @@ export function sendOversized(url: string, method: string, bytes: number): Promi
 }
 
 /** `/api/v1` of a test server with a bearer token: the status and the parsed JSON body. */
+/** A new API token made with the CLI, as an admin makes one, and the JSON API client that uses it. */
+export function tokenApi(server: Pick<TestServer, 'url' | 'cli'>, name: string): ReturnType<typeof jsonApi> {
+  const r = server.cli(['api-token', 'create', '--name', name]);
+  if (r.status !== 0) throw new Error(`api-token create failed: ${r.stderr}`);
+  return jsonApi(server, r.stdout.trim());
+}
+
 export function jsonApi(server: Pick<TestServer, 'url'>, token: string) {
   return async (method: string, p: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> => {
     const res = await fetch(`${server.url}/api/v1${p}`, {
