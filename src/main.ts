@@ -62,6 +62,8 @@ import { createPolicies } from './policy/service.ts';
 import { createAndroidEnforcer } from './policy/enforce-android.ts';
 import { createPolicyTargetRepo } from './android/policy-target-repo.ts';
 import { createComplianceRepo } from './compliance/repo.ts';
+import { createPolicyProfileRepo } from './apple/policy-profile-repo.ts';
+import { createAppleEnforcer } from './policy/enforce-apple.ts';
 import { createCompliance } from './compliance/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
@@ -124,8 +126,10 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
   const androidWipe = createAndroidWipe({ client: android.client, devices: androidDevices, log: log.child({ mod: 'android-commands' }) });
   const audit = createAudit({ repo: createAuditRepo(store.db), sqlite: store.sqlite, log: log.child({ mod: 'audit' }) });
   // Compliance first: it only reads and writes the database, so it is current before Google is called.
-  const policies = createPolicies({ repo: createPolicyRepo(store.db), enforcers: [compliance.enforcer, androidEnforcer] });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies, compliance };
+  const policyProfiles = createPolicyProfileRepo(store.db);
+  const appleEnforcer = createAppleEnforcer({ repo: policyProfiles, queue, log: log.child({ mod: 'apple-policy' }) });
+  const policies = createPolicies({ repo: createPolicyRepo(store.db), enforcers: [compliance.enforcer, appleEnforcer, androidEnforcer] });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies, compliance, appleEnforcer, policyProfiles };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -197,6 +201,13 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     observe: { checkin: metrics.checkin, report: metrics.commandReport },
     emit: appliance.webhooks.emit,
     onInventory: (deviceId, requestType) => appliance.compliance.appleInventory(deviceId, requestType),
+    onCommandResult: (r) => appliance.appleEnforcer.result(r),
+    onEnrolled: (deviceId) => {
+      // A device enrolling (again) has none of our profiles: it gets its effective policy from nothing.
+      appliance.appleEnforcer.forget(deviceId);
+      appliance.policies.enforce({ devices: [deviceId] }).catch((err: unknown) => log.error({ err, deviceId }, 'enforcing policies on a new Apple device failed'));
+    },
+    onCheckedOut: (deviceId) => void appliance.appleEnforcer.forget(deviceId),
   });
   const identity = createServerIdentity(config, ca);
   const enroll = enrollRoutes({
@@ -243,6 +254,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           webhooks: appliance.webhooks,
           policies: appliance.policies,
           compliance: appliance.compliance,
+          policyProfiles: appliance.policyProfiles,
         }),
       ],
       [

@@ -71,8 +71,13 @@ describe('simulated device answers', () => {
     assert.deepEqual(listed.map((p) => [p.PayloadIdentifier, p.IsManaged]), [['simulator.enroll', false], ['com.example.wifi', true]]);
     assert.equal((listed[1]!.PayloadContent as Dict[])[0]!.PayloadType, 'com.apple.wifi.managed');
     assert.equal(answerFor(d, received('InstallProfile', { Payload: Buffer.from('not a profile') })).Status, 'Error');
-    answerFor(d, received('RemoveProfile', { Identifier: 'com.example.wifi' }));
+    assert.equal(answerFor(d, received('RemoveProfile', { Identifier: 'com.example.wifi' })).Status, 'Acknowledged');
     assert.equal((answerFor(d, received('ProfileList')).ProfileList as Dict[]).length, 1);
+    // Removing it again: not there, as a real device says (MDMClientError 89); an unmanaged profile is not ours to remove.
+    for (const id of ['com.example.wifi', 'simulator.enroll']) {
+      const again = answerFor(d, received('RemoveProfile', { Identifier: id }));
+      assert.deepEqual([again.Status, (again.ErrorChain as Dict[])[0]!.ErrorDomain, (again.ErrorChain as Dict[])[0]!.ErrorCode], ['Error', 'MDMClientError', 89]);
+    }
     assert.equal(d.erased, false);
     assert.equal(answerFor(d, received('EraseDevice')).Status, 'Acknowledged');
     assert.equal(d.erased, true);

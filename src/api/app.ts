@@ -26,6 +26,8 @@ import { policyRoutes } from '../policy/routes.ts';
 import type { Policies } from '../policy/service.ts';
 import { complianceRoutes } from '../compliance/routes.ts';
 import type { Compliance } from '../compliance/service.ts';
+import { deviceProfileRoutes } from '../policy/profile-routes.ts';
+import type { PolicyProfileRepo } from '../apple/policy-profile-repo.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
 export function apiRoutes(deps: {
@@ -45,6 +47,7 @@ export function apiRoutes(deps: {
   webhooks: Webhooks;
   policies: Policies;
   compliance: Compliance;
+  policyProfiles: PolicyProfileRepo;
 }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens, deps.trustedProxies));
@@ -57,5 +60,6 @@ export function apiRoutes(deps: {
   app.route('/', webhookRoutes(deps.webhooks, deps.audit));
   app.route('/', policyRoutes(deps.policies, deps.audit));
   app.route('/', complianceRoutes(deps.compliance));
+  app.route('/', deviceProfileRoutes({ apple: deps.repo, profiles: deps.policyProfiles }));
   return app;
 }

@@ -5,9 +5,9 @@ import type { EmitEvent } from '../webhooks/events.ts';
 import type { PkiRepo } from '../pki/repo.ts';
 import type { Sealer } from '../secrets/seal.ts';
 import type { DeviceIdentity } from './identity.ts';
-import { applyInventory } from './inventory.ts';
+import { applyInventory, platformOf } from './inventory.ts';
 import { checkinMessage, commandReport, enrollmentOf, type CheckinMessage } from './messages.ts';
-import { decodePlist, encodePlist } from './plist.ts';
+import { decodePlist, encodePlist, type PlistDict } from './plist.ts';
 import type { BuiltCommand, CommandQueue } from './queue.ts';
 import type { AppleRepo, EnrollmentBinding } from './repo.ts';
 
@@ -31,6 +31,11 @@ export interface AppleMdmOptions {
   emit?: EmitEvent;
   /** Told a device's inventory answer was stored (compliance re-evaluates from it). */
   onInventory?: (deviceId: string, requestType: string) => void;
+  /** Told every answer to a command that was pending (policy enforcement tracks its profiles from these). */
+  onCommandResult?: (r: { deviceId: string; enrollmentId: string; commandUuid: string; requestType: string; status: string; report: PlistDict }) => void;
+  /** Told a device channel enrolled (first TokenUpdate) or checked out, after it is stored. */
+  onEnrolled?: (deviceId: string) => void;
+  onCheckedOut?: (deviceId: string) => void;
   /** Told each message that passed validation (metrics): a check-in's MessageType, a report's Status. */
   observe?: { checkin(messageType: string): void; report(status: string): void };
   now?: () => number;
@@ -132,6 +137,8 @@ export function createAppleMdm(opts: AppleMdmOptions) {
         productName: m.ProductName,
         osVersion: m.OSVersion,
         buildVersion: m.BuildVersion,
+        // Known from Authenticate already: policies target by platform from the first TokenUpdate on.
+        platform: platformOf(m.ProductName, m.Model) ?? undefined,
         createdAt: t,
         updatedAt: t,
       });
@@ -181,6 +188,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     });
     log.info({ enrollmentId: e.id, first }, first ? 'enrolled' : 'TokenUpdate');
     if (first && isDeviceChannel(e)) {
+      opts.onEnrolled?.(e.deviceId);
       const d = repo.device(e.deviceId);
       opts.emit?.('device.enrolled', {
         device_id: e.deviceId,
@@ -232,6 +240,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
         if (isDeviceChannel(e)) repo.unenrollDevice(e.deviceId, now());
         else repo.updateEnrollment(e.id, { status: 'unenrolled', unenrolledAt: now() });
         log.info({ enrollmentId: e.id }, 'CheckOut');
+        if (isDeviceChannel(e)) opts.onCheckedOut?.(e.deviceId);
         if (isDeviceChannel(e)) opts.emit?.('device.checked_out', { device_id: e.deviceId, platform: repo.device(e.deviceId)?.platform ?? 'apple', enrollment_id: e.id });
         return EMPTY;
       case 'SetBootstrapToken':
@@ -270,6 +279,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
     if (r.Status !== 'Idle') {
       const requestType = queue.record(e.id, dict, body);
       if (requestType && r.Status === 'Acknowledged' && applyInventory(repo, e.deviceId, requestType, dict, t)) opts.onInventory?.(e.deviceId, requestType);
+      if (requestType) opts.onCommandResult?.({ deviceId: e.deviceId, enrollmentId: e.id, commandUuid: String(dict.CommandUUID), requestType, status: r.Status, report: dict });
       if (requestType && r.Status !== 'NotNow') {
         opts.emit?.('command.completed', {
           command_uuid: dict.CommandUUID,

@@ -145,3 +145,29 @@ export const appleCommandTargets = sqliteTable(
     index('apple_command_targets_queue').on(t.enrollmentId, t.status, sql`${t.priority} DESC`, t.queuedAt),
   ],
 );
+
+/**
+ * The policy profiles this server asked a device to have: one row per device and profile
+ * identifier (one per policy). `pending` until the device answers the InstallProfile, then
+ * `installed` or `failed` with the device's error; `removing` while a RemoveProfile is out
+ * (`remove_failed` when refused). A removed profile's row is deleted: what is not here, we
+ * did not put there.
+ */
+export const applePolicyProfiles = sqliteTable(
+  'apple_policy_profiles',
+  {
+    deviceId: text('device_id').notNull(),
+    /** The profile's PayloadIdentifier. */
+    identifier: text('identifier').notNull(),
+    policyId: text('policy_id').notNull(),
+    policyName: text('policy_name').notNull(),
+    policyVersion: integer('policy_version').notNull(),
+    state: text('state', { enum: ['pending', 'installed', 'failed', 'removing', 'remove_failed'] }).notNull(),
+    /** The InstallProfile or RemoveProfile that decides the state: answers to any other are stale. */
+    commandUuid: text('command_uuid').notNull(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.identifier] })],
+);

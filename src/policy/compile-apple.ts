@@ -10,6 +10,9 @@ export const PASSCODE_PAYLOAD = 'com.apple.mobiledevice.passwordpolicy';
 export const RESTRICTIONS_PAYLOAD = 'com.apple.applicationaccess';
 const PREFIX = 'org.openmdm.policy';
 
+/** One profile per policy, whatever its version: installing a later version replaces the earlier one. */
+export const policyProfileIdentifier = (policyId: string) => `${PREFIX}.${policyId}`;
+
 export interface PolicyRef {
   id: string;
   name: string;
@@ -94,7 +97,7 @@ function restrictionKeys(doc: PolicyDocument, os: AppleOs, notes: string[]): Pli
 export function compileApple(ref: PolicyRef, doc: PolicyDocument, platform: ApplePlatform): CompiledAppleProfile {
   const os = OS[platform];
   const notes: string[] = [];
-  const identifier = `${PREFIX}.${ref.id}`;
+  const identifier = policyProfileIdentifier(ref.id);
   const content: PlistDict[] = [];
   const add = (type: string, suffix: string, keys: PlistDict) => {
     if (Object.keys(keys).length === 0) return;

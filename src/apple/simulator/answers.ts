@@ -166,9 +166,13 @@ export function answerFor(device: AppleDevice, command: Dict): Dict {
       device.profiles = [...device.profiles.filter((x) => x.PayloadIdentifier !== p.PayloadIdentifier), listing];
       return base;
     }
-    case 'RemoveProfile':
-      device.profiles = device.profiles.filter((x) => !(x.IsManaged && x.PayloadIdentifier === c.Identifier));
+    case 'RemoveProfile': {
+      const kept = device.profiles.filter((x) => !(x.IsManaged && x.PayloadIdentifier === c.Identifier));
+      // What a real device answers for a profile it does not have (MDMClientError 89).
+      if (kept.length === device.profiles.length) return { ...base, ...errorChain('MDMClientError', 89, `Profile with identifier '${String(c.Identifier)}' not found.`) };
+      device.profiles = kept;
       return base;
+    }
     case 'EraseDevice':
       device.erased = true;
       return base;

@@ -1,0 +1,165 @@
+// Apple policy enforcement over the wire: simulated iPhones enroll through SCEP and MDM, a policy
+// assigned to them arrives as one InstallProfile, new versions replace it, a device's refusal is
+// recorded with its error and not resent, and leaving the policy's scope sends RemoveProfile.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { decodePlist } from '../src/apple/plist.ts';
+import { TEST_PERSONA, drainCommands, enrolledDevice, type AppleDevice, type Dict } from './support/apple-device.ts';
+import { startServer, tokenApi, type TestServer } from './support/server.ts';
+
+const CHALLENGE = 'apple-policy-test-challenge';
+const IDENTIFIER = (policyId: string) => `org.openmdm.policy.${policyId}`;
+
+let server: TestServer;
+let api: ReturnType<typeof tokenApi>;
+let policyId = '';
+let assignmentId = '';
+let a: AppleDevice;
+let b: AppleDevice;
+
+const newDevice = (passcode = true) => enrolledDevice(server.url, CHALLENGE, { persona: { ...TEST_PERSONA, passcode, apps: [...TEST_PERSONA.apps] } });
+const profiles = async (d: AppleDevice) => {
+  const r = await api('GET', `/devices/${d.udid}/profiles`);
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  return r.json;
+};
+const states = async (d: AppleDevice) => (await profiles(d)).policy_profiles.map((p: Record<string, any>) => [p.identifier, p.policy.version, p.state]);
+const requestTypes = (cmds: Dict[]) => cmds.map((c) => (c.Command as Dict).RequestType);
+/** The configuration profile an InstallProfile carries. */
+const payloadOf = (c: Dict) => decodePlist(Buffer.from((c.Command as Dict).Payload as Uint8Array));
+const onDevice = (d: AppleDevice) => d.profiles.filter((p) => String(p.PayloadIdentifier).startsWith('org.openmdm.policy.')).map((p) => p.PayloadIdentifier);
+const setDocument = async (document: Record<string, unknown>) => {
+  const r = await api('PUT', `/policies/${policyId}`, { document });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  return r.json.version as number;
+};
+
+before(async () => {
+  server = await startServer({ env: { MDM_SCEP_CHALLENGE: CHALLENGE, MDM_SCEP_WORKERS: '0' } });
+  api = tokenApi(server, 'apple-policy-test');
+});
+after(async () => {
+  await server?.stop();
+});
+
+test('assigned, the policy reaches an enrolled iPhone as one profile: pending, then installed', async () => {
+  a = await newDevice(false);
+  assert.deepEqual((await profiles(a)).policy_profiles, []);
+  const created = await api('POST', '/policies', { name: 'iPhone baseline', document: { passcode: { required: true, min_length: 6 }, camera_disabled: true } });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  policyId = created.json.id;
+  const assigned = await api('POST', `/policies/${policyId}/assignments`, { target: 'platform', platform: 'ios' });
+  assert.equal(assigned.status, 201, JSON.stringify(assigned.json));
+  assignmentId = assigned.json.id;
+  assert.deepEqual(await states(a), [[IDENTIFIER(policyId), 1, 'pending']]);
+
+  const cmds = await drainCommands(a);
+  assert.deepEqual(requestTypes(cmds), ['InstallProfile']);
+  const profile = payloadOf(cmds[0]!);
+  assert.equal(profile.PayloadIdentifier, IDENTIFIER(policyId));
+  const content = profile.PayloadContent as Dict[];
+  assert.deepEqual(content.map((p) => p.PayloadType), ['com.apple.mobiledevice.passwordpolicy', 'com.apple.applicationaccess']);
+  assert.deepEqual([content[0]!.forcePIN, content[0]!.minLength, content[1]!.allowCamera], [true, 6, false]);
+
+  const after = await profiles(a);
+  assert.deepEqual(after.policy_profiles.map((p: Record<string, any>) => [p.state, p.policy.name, p.error]), [['installed', 'iPhone baseline', null]]);
+  assert.deepEqual(onDevice(a), [IDENTIFIER(policyId)]);
+  // The effective policy says the same, as the Apple enforcer's record.
+  const effective = await api('GET', `/devices/${a.udid}/effective-policy`);
+  assert.equal(effective.json.enforcement.apple[0].state, 'installed');
+  // Nothing changed: enforcing again (a group change touching the device) sends nothing.
+  const g = await api('POST', '/groups', { name: 'Sales' });
+  assert.equal((await api('PUT', `/groups/${g.json.id}/members/${a.udid}`)).status, 201);
+  assert.deepEqual(await drainCommands(a), []);
+});
+
+test('after the profile, the device reports; compliance follows it, with the failing rule, until the user sets a passcode', async () => {
+  const c = await api('GET', `/devices/${a.udid}/compliance`);
+  assert.deepEqual([c.json.state, c.json.failing_rules.map((r: { id: string }) => r.id)], ['noncompliant', ['passcode_required']]);
+  a.persona.passcode = true;
+  assert.equal((await api('POST', `/devices/${a.udid}/commands`, { request_type: 'SecurityInfo' })).status, 201);
+  await drainCommands(a);
+  const fixed = await api('GET', `/devices/${a.udid}/compliance`);
+  assert.deepEqual([fixed.json.state, fixed.json.failing_rules], ['compliant', []]);
+});
+
+test('a device enrolling into the scope gets the profile with its first commands', async () => {
+  b = await newDevice();
+  // enrolledDevice answered everything queued at enrollment: the inventory and the profile.
+  assert.deepEqual(await states(b), [[IDENTIFIER(policyId), 1, 'installed']]);
+  assert.deepEqual(onDevice(b), [IDENTIFIER(policyId)]);
+});
+
+test('a new version replaces the profile in place; a version not yet delivered is taken back, not sent', async () => {
+  const v2 = await setDocument({ passcode: { required: true, min_length: 8 }, camera_disabled: true });
+  assert.deepEqual(await states(a), [[IDENTIFIER(policyId), v2, 'pending']]);
+  // A third version before the device called: it gets the latest only.
+  const v3 = await setDocument({ passcode: { required: true, min_length: 10 } });
+  const cmds = await drainCommands(a);
+  assert.deepEqual(requestTypes(cmds), ['InstallProfile']);
+  const content = payloadOf(cmds[0]!).PayloadContent as Dict[];
+  assert.deepEqual(content.map((p) => [p.PayloadType, p.minLength]), [['com.apple.mobiledevice.passwordpolicy', 10]]);
+  assert.deepEqual(await states(a), [[IDENTIFIER(policyId), v3, 'installed']]);
+  assert.deepEqual(onDevice(a), [IDENTIFIER(policyId)]);
+  assert.equal(a.profiles.find((p) => p.PayloadIdentifier === IDENTIFIER(policyId))!.PayloadDisplayName, 'iPhone baseline');
+  await drainCommands(b);
+});
+
+test("a device that refuses the profile: failed with the device's error, not sent again until the next version", async () => {
+  // Enrolled with a profile whose AccessRights leave out installing profiles (bit 2): the device refuses.
+  b.accessRights = 1 | 4 | 8;
+  const v = await setDocument({ passcode: { required: true, min_length: 12 } });
+  assert.deepEqual(requestTypes(await drainCommands(b)), ['InstallProfile']);
+  const p = (await profiles(b)).policy_profiles[0];
+  assert.deepEqual([p.state, p.policy.version, p.error.code], ['failed', v, 'MCMDMErrorDomain:12021']);
+  assert.match(p.error.message, /AllowInstallationRemoval/);
+  // Enforcing the same thing again (a group change) does not resend what the device refused.
+  const g = await api('POST', '/groups', { name: 'Refusers' });
+  assert.equal((await api('PUT', `/groups/${g.json.id}/members/${b.udid}`)).status, 201);
+  assert.deepEqual(await drainCommands(b), []);
+  b.accessRights = undefined;
+  await drainCommands(a);
+});
+
+test('out of scope, the profile is removed; one never delivered is removed too, and the device saying it is not there settles it', async () => {
+  assert.equal((await api('DELETE', `/policies/${policyId}/assignments/${assignmentId}`)).status, 204);
+  assert.deepEqual((await states(a)).map((s: unknown[]) => s[2]), ['removing']);
+  assert.deepEqual(requestTypes(await drainCommands(a)), ['RemoveProfile']);
+  assert.deepEqual((await profiles(a)).policy_profiles, []);
+  assert.deepEqual(onDevice(a), []);
+  // b's last install failed, an earlier version is on it: removed as well.
+  assert.deepEqual(requestTypes(await drainCommands(b)), ['RemoveProfile']);
+  assert.deepEqual(onDevice(b), []);
+  assert.deepEqual((await profiles(b)).policy_profiles, []);
+
+  // Assigned and unassigned before the device called: the install is taken back, the removal
+  // goes anyway (it might have been delivered), and "not found" ends it.
+  const again = await api('POST', `/policies/${policyId}/assignments`, { target: 'all' });
+  assert.equal(again.status, 201);
+  assert.equal((await api('DELETE', `/policies/${policyId}/assignments/${again.json.id}`)).status, 204);
+  assert.deepEqual(requestTypes(await drainCommands(a)), ['RemoveProfile']);
+  assert.deepEqual((await profiles(a)).policy_profiles, []);
+});
+
+test('the profiles route: what the device listed, ours marked; an unknown id is 404', async () => {
+  const assigned = await api('POST', `/policies/${policyId}/assignments`, { target: 'platform', platform: 'ios' });
+  assert.equal(assigned.status, 201);
+  await drainCommands(a);
+  assert.equal((await api('POST', `/devices/${a.udid}/commands`, { request_type: 'ProfileList' })).status, 201);
+  await drainCommands(a);
+  const r = await profiles(a);
+  assert.deepEqual(
+    r.installed.map((p: Record<string, any>) => [p.identifier, p.managed, p.policy_id]),
+    a.profiles.map((p) => [p.PayloadIdentifier, p.IsManaged === true, p.PayloadIdentifier === IDENTIFIER(policyId) ? policyId : null]),
+  );
+  assert.ok(r.installed.some((p: Record<string, any>) => p.policy_id === policyId));
+  const missing = await api('GET', '/devices/nope/profiles');
+  assert.deepEqual([missing.status, missing.json.error.code], [404, 'device_not_found']);
+});
+
+test('a device that checks out has none of our profiles; enrolling again, it gets them anew', async () => {
+  assert.equal((await b.checkin('CheckOut')).status, 200);
+  assert.deepEqual((await profiles(b)).policy_profiles, []);
+  const c = await newDevice();
+  assert.deepEqual(await states(c), [[IDENTIFIER(policyId), (await api('GET', `/policies/${policyId}`)).json.version, 'installed']]);
+});
