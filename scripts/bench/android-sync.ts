@@ -12,8 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { compose } from '../../src/main.ts';
-import { startFakeAmapi, type FakeAmapi } from '../../test/support/fake-amapi.ts';
-import { benchEnv, benchMain, forkFake, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
+import { startBenchAmapi, type BenchAmapi } from './amapi-fake.ts';
+import { benchEnv, benchMain, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
 
 const TARGET_S = 10;
 const PUBLIC_URL = 'http://127.0.0.1:8080';
@@ -28,11 +28,6 @@ Target: ${(10_000).toLocaleString('en')} devices reconciled in <= ${TARGET_S} s 
 
 export const main = benchMain(usage, bench);
 const log = logger('android-sync');
-
-type ToFake = { type: 'start' } | { type: 'devices'; enterprise: string; n: number } | { type: 'exit' };
-type FromFake = { type: 'started'; url: string; key: string } | { type: 'devices'; n: number };
-
-const startFake = () => forkFake<ToFake, FromFake>(import.meta.filename, '--fake-amapi', 'fake AMAPI');
 
 interface Phase {
   name: string;
@@ -69,19 +64,15 @@ async function bench(argv: string[]): Promise<void> {
   log(`${n.toLocaleString('en')} devices reconciled from a fake AMAPI in a child process; ${machine()}`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdm-bench-android-'));
-  const fake = startFake();
   const phases: Phase[] = [];
   let app: ReturnType<typeof compose> | undefined;
+  let fake: BenchAmapi | undefined;
   try {
-    const started = await fake.ask({ type: 'start' }, 'started');
-    const env = { ...benchEnv(), MDM_DATA_DIR: dir, MDM_HTTPS_PORT: 'off', MDM_HTTP_PORT: '0', MDM_PUBLIC_URL: PUBLIC_URL, MDM_AMAPI_URL: started.url };
+    fake = await startBenchAmapi();
+    const env = { ...benchEnv(), MDM_DATA_DIR: dir, MDM_HTTPS_PORT: 'off', MDM_HTTP_PORT: '0', MDM_PUBLIC_URL: PUBLIC_URL, MDM_AMAPI_URL: fake.url };
     app = compose(loadConfig(env, {}), createLogger('warn', 2));
-    // Bound as an admin binds one: the key, a signup URL, Google's page, the callback.
-    app.android.importKey(started.key);
-    const signup = await app.android.createSignupUrl();
-    const back = new URL((await fetch(signup.url, { redirect: 'manual' })).headers.get('location')!);
-    const enterprise = await app.android.completeSignup({ state: back.searchParams.get('state')!, enterpriseToken: back.searchParams.get('enterpriseToken')! });
-    await fake.ask({ type: 'devices', enterprise: enterprise.name, n }, 'devices');
+    const enterprise = { name: await fake.bind(app) };
+    await fake.addDevices(enterprise.name, n);
     log(`the fake enterprise ${enterprise.name} has ${n.toLocaleString('en')} devices`);
 
     const client = app.android.client;
@@ -104,7 +95,7 @@ async function bench(argv: string[]): Promise<void> {
     if (stored !== n) throw new Error(`${n} devices listed but ${stored} stored`);
     log(`appliance: ${stored.toLocaleString('en')} devices stored in ${phases[1]!.seconds.toFixed(2)} s`);
   } finally {
-    if (fake.proc.connected) fake.proc.send({ type: 'exit' } satisfies ToFake);
+    fake?.close();
     app?.android.close();
     app?.store.close();
     if (values.keep) log(`kept ${dir}`);
@@ -134,28 +125,4 @@ function report(phases: Phase[], n: number): void {
     const met = ours.devices === n && ours.seconds <= TARGET_S;
     process.stdout.write(`\ntarget <= ${TARGET_S} s for ${n.toLocaleString('en')} devices: ${met ? 'met' : 'NOT met'} (${ours.seconds.toFixed(2)} s)\n`);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The fake AMAPI process
-
-async function fakeProcess(): Promise<void> {
-  let fake: FakeAmapi | undefined;
-  process.on('message', async (m: ToFake) => {
-    const send = (r: FromFake) => process.send!(r);
-    if (m.type === 'start') {
-      fake = await startFakeAmapi();
-      send({ type: 'started', url: fake.url, key: fake.serviceAccountKey().json });
-    } else if (m.type === 'devices') {
-      fake!.addDevices(m.enterprise, m.n);
-      send({ type: 'devices', n: m.n });
-    } else {
-      await fake?.close();
-      process.disconnect();
-    }
-  });
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename) && process.argv.includes('--fake-amapi')) {
-  await fakeProcess();
 }

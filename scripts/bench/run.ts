@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   startup: () => import('./startup.ts'),
   console: () => import('./console.ts'),
   'android-sync': () => import('./android-sync.ts'),
+  policy: () => import('./policy.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -82,12 +82,16 @@ export function createAndroidEnterprise(opts: AndroidOptions) {
   const { repo, sealer, log } = opts;
   const now = opts.now ?? Date.now;
 
+  // Unsealing and parsing the key costs a millisecond and a half of CPU (the PEM parse): every
+  // call to Google reads it, so it is kept for as long as the same key row is the current one.
+  let parsed: { id: string; key: ServiceAccountKey } | null = null;
   function currentKey(): ServiceAccountKey {
     const row = repo.serviceAccount();
     if (!row) {
       throw new AppError('android_key_missing', 'no Google service-account key: import one with mdm android key import --file KEY.json (API: PUT /android/service-account)', 409);
     }
-    return parseServiceAccountKey(sealer.unseal(keyLabel(row.id), row.keySealed).toString('utf8'));
+    if (parsed?.id !== row.id) parsed = { id: row.id, key: parseServiceAccountKey(sealer.unseal(keyLabel(row.id), row.keySealed).toString('utf8')) };
+    return parsed.key;
   }
 
   const client: AmapiClient = createAmapiClient({

@@ -341,6 +341,8 @@ export async function startFakeAmapi(): Promise<FakeAmapi> {
       const e = fake.enterprises.get(enterpriseName);
       if (!e) throw new Error(`no enterprise ${enterpriseName}`);
       const policyName = `${e.name}/policies/default`;
+      // Google has no device on a policy it does not have: the one they enrolled with exists.
+      if (!e.policies.has('default')) e.policies.set('default', { policy: {}, version: 1 });
       for (let i = 0; i < n; i++) {
         const id = `3${crypto.randomBytes(7).toString('hex')}`;
         const now = clock();
