@@ -64,6 +64,7 @@ import { createPolicyTargetRepo } from './android/policy-target-repo.ts';
 import { createComplianceRepo } from './compliance/repo.ts';
 import { createPolicyProfileRepo } from './apple/policy-profile-repo.ts';
 import { createAppleEnforcer } from './policy/enforce-apple.ts';
+import { createAppleWipe } from './apple/retire.ts';
 import { createCompliance } from './compliance/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
@@ -129,7 +130,8 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
   const policyProfiles = createPolicyProfileRepo(store.db);
   const appleEnforcer = createAppleEnforcer({ repo: policyProfiles, queue, log: log.child({ mod: 'apple-policy' }) });
   const policies = createPolicies({ repo: createPolicyRepo(store.db), enforcers: [compliance.enforcer, appleEnforcer, androidEnforcer] });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies, compliance, appleEnforcer, policyProfiles };
+  const appleWipe = createAppleWipe({ repo: appleRepo, profiles: policyProfiles, queue, log: log.child({ mod: 'apple-wipe' }) });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies, compliance, appleEnforcer, policyProfiles, appleWipe };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -255,13 +257,14 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           policies: appliance.policies,
           compliance: appliance.compliance,
           policyProfiles: appliance.policyProfiles,
+          appleWipe: appliance.appleWipe,
         }),
       ],
       [
         '/',
         consoleRoutes({
           compliance: appliance.compliance,
-          actions: createDeviceActions({ repo: appliance.appleRepo, commands: consoleCommands, views: consoleViews, sealer: appliance.sealer }),
+          actions: createDeviceActions({ repo: appliance.appleRepo, commands: consoleCommands, views: consoleViews, sealer: appliance.sealer, appleWipe: appliance.appleWipe }),
           tellRemoved: (channels) => void pushes.tellRemoved(channels),
           admins: appliance.admins,
           views: consoleViews,

@@ -137,18 +137,22 @@ describe('device actions in the console', () => {
     assert.deepEqual(JSON.parse(audit(supervised.udid).at(-1)!.details).kind, 'erase');
   });
 
-  test('wipe of a personal device is selective: it leaves management, told on the page beforehand; remove does the same', async () => {
+  test('wipe of a personal device is a retire: what goes and what stays on the page beforehand, then RemoveProfile of the MDM profile', async () => {
     sql("UPDATE apple_enrollments SET ownership = 'personal' WHERE id = ?", plain.udid);
     const shown = await page(plain);
     assert.match(shown.text, /Wipe \(company data only\)/);
-    assert.match(shown.text, /It leaves management, which removes the apps, profiles and data installed through it/);
+    assert.match(shown.text, /It is retired: it leaves management, which removes the apps, profiles and data installed through it/);
+    assert.match(shown.text, /data-testid="retire-plan"(?:(?!<\/div>)[^])*<code>org\.openmdm\.enroll<\/code>(?:(?!<\/div>)[^])*Kept: personal apps and their data/);
+    assert.equal((await act(plain, 'wipe', { confirm: 'Jane iPhone', pin: '123456' })).status, 400, 'no PIN for a retire');
     const r = await act(plain, 'wipe', { confirm: 'Jane iPhone' });
-    assert.equal(r.headers.get('location'), `/devices/${encodeURIComponent(plain.udid)}?queued=selective`);
-    assert.match((await admin.get(r.headers.get('location')!)).text, /removes the managed apps, profiles and data, and nothing else/);
-    assert.equal((await plain.report('Idle')).status, 403, 'the device hears it is out at its next call');
-    assert.equal(sql('SELECT status FROM apple_enrollments WHERE id = ?', plain.udid)[0]!.status, 'removed');
-    assert.equal(sql("SELECT count(*) AS n FROM apple_commands WHERE request_type = 'EraseDevice'")[0]!.n, 1, 'never erased');
-    assert.deepEqual(JSON.parse(audit(plain.udid).at(-1)!.details).kind, 'selective');
+    assert.equal(r.headers.get('location'), `/devices/${encodeURIComponent(plain.udid)}?queued=retire`);
+    assert.match((await admin.get(r.headers.get('location')!)).text, /removes our profiles and then the MDM profile, with the managed apps and their data, and nothing else/);
+    const sent = await drain(plain);
+    assert.deepEqual(sent.map((c) => [(c.Command as Dict).RequestType, (c.Command as Dict).Identifier]), [['RemoveProfile', 'org.openmdm.enroll']]);
+    assert.equal(sql("SELECT count(*) AS n FROM apple_commands WHERE request_type = 'EraseDevice' AND uuid IN (SELECT command_uuid FROM apple_command_targets WHERE enrollment_id = ?)", plain.udid)[0]!.n, 0, 'never erased');
+    assert.deepEqual(JSON.parse(audit(plain.udid).at(-1)!.details).kind, 'retire');
+    assert.match((await page(plain)).text, /Not available: [^<]*is being retired already/);
+    assert.equal((await plain.checkin('CheckOut')).status, 200);
     assert.match((await page(plain)).text, /Actions are available while the device is enrolled/);
   });
 

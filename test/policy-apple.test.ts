@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { decodePlist } from '../src/apple/plist.ts';
-import { TEST_PERSONA, drainCommands, enrolledDevice, type AppleDevice, type Dict } from './support/apple-device.ts';
-import { startServer, tokenApi, type TestServer } from './support/server.ts';
+import { TEST_PERSONA, drainCommands, enrolledDevice, enrolledWithLink, type AppleDevice, type Dict } from './support/apple-device.ts';
+import { writePushCertificate } from './support/push-cert.ts';
+import { startServer, tempDir, tokenApi, type TestServer } from './support/server.ts';
 
 const CHALLENGE = 'apple-policy-test-challenge';
 const IDENTIFIER = (policyId: string) => `org.openmdm.policy.${policyId}`;
@@ -37,6 +38,10 @@ const setDocument = async (document: Record<string, unknown>) => {
 before(async () => {
   server = await startServer({ env: { MDM_SCEP_CHALLENGE: CHALLENGE, MDM_SCEP_WORKERS: '0' } });
   api = tokenApi(server, 'apple-policy-test');
+  // Enrollment links (personal devices) need the push topic their profile carries.
+  const pc = writePushCertificate(tempDir());
+  const imported = server.cli(['push', 'import', '--cert', pc.cert, '--key', pc.key]);
+  assert.equal(imported.status, 0, imported.stderr);
 });
 after(async () => {
   await server?.stop();
@@ -162,4 +167,68 @@ test('a device that checks out has none of our profiles; enrolling again, it get
   assert.deepEqual((await profiles(b)).policy_profiles, []);
   const c = await newDevice();
   assert.deepEqual(await states(c), [[IDENTIFIER(policyId), (await api('GET', `/policies/${policyId}`)).json.version, 'installed']]);
+});
+
+test('retiring a personal iPhone removes our profiles and the MDM profile, and nothing the user put there', async () => {
+  const p = await enrolledWithLink(server, { ownership: 'personal', user: 'bob@example.com', persona: { ...TEST_PERSONA, apps: [...TEST_PERSONA.apps] } });
+  assert.deepEqual((await states(p)).map((s: unknown[]) => s[2]), ['installed']);
+  // A profile Bob installed himself (a VPN): not ours, not managed.
+  const own = { PayloadType: 'Configuration', PayloadIdentifier: 'com.bob.vpn', PayloadUUID: 'B0B', PayloadVersion: 1, PayloadDisplayName: 'Home VPN', IsManaged: false, PayloadContent: [{ PayloadType: 'com.apple.vpn.managed' }] };
+  p.profiles.push(own);
+
+  const plan = await api('GET', `/devices/${p.udid}/wipe`);
+  assert.equal(plan.status, 200, JSON.stringify(plan.json));
+  assert.deepEqual([plan.json.effect, plan.json.ownership], ['retire', 'personal']);
+  assert.deepEqual(
+    plan.json.removes.map((r: Record<string, unknown>) => [r.kind, r.identifier]),
+    [
+      ['policy_profile', IDENTIFIER(policyId)],
+      ['mdm_profile', 'org.openmdm.enroll'],
+    ],
+  );
+  assert.ok(plan.json.keeps.some((k: string) => /personal apps/.test(k)));
+
+  const unconfirmed = await api('POST', `/devices/${p.udid}/wipe`, {});
+  assert.deepEqual([unconfirmed.status, unconfirmed.json.error.code], [409, 'wipe_not_confirmed']);
+  assert.match(unconfirmed.json.error.message, /policy profiles/);
+  const pin = await api('POST', `/devices/${p.udid}/wipe`, { confirm: true, pin: '123456' });
+  assert.deepEqual([pin.status, pin.json.error.code], [400, 'invalid_request']);
+  assert.deepEqual(await drainCommands(p), [], 'nothing is sent before the wipe is confirmed');
+
+  const done = await api('POST', `/devices/${p.udid}/wipe`, { confirm: true });
+  assert.equal(done.status, 200, JSON.stringify(done.json));
+  assert.equal(done.json.command_uuids.length, 2);
+  const again = await api('POST', `/devices/${p.udid}/wipe`, { confirm: true });
+  assert.deepEqual([again.status, again.json.error.code], [409, 'retire_pending']);
+  // A policy change meanwhile leaves the retiring device alone.
+  await setDocument({ passcode: { required: true, min_length: 6 } });
+  const sent = await drainCommands(p);
+  assert.deepEqual(
+    sent.map((c) => [(c.Command as Dict).RequestType, (c.Command as Dict).Identifier]),
+    [
+      ['RemoveProfile', IDENTIFIER(policyId)],
+      ['RemoveProfile', 'org.openmdm.enroll'],
+    ],
+  );
+  assert.equal(p.unenrolled, true);
+  assert.deepEqual(p.profiles.map((x) => x.PayloadIdentifier), ['com.bob.vpn']);
+  assert.equal(p.erased, false);
+  assert.equal((await p.checkin('CheckOut')).status, 200);
+  assert.deepEqual((await profiles(p)).policy_profiles, []);
+  const device = await api('GET', `/devices/${p.udid}`);
+  assert.equal(device.json.enrollment_status, 'unenrolled');
+  const audit = await api('GET', '/audit?action=device.wipe');
+  assert.deepEqual([audit.json.events[0].details.kind, audit.json.events[0].details.command_uuids], ['retire', done.json.command_uuids]);
+});
+
+test('a company iPhone is erased: the plan says everything goes, EraseDevice is sent once confirmed', async () => {
+  const c = await enrolledWithLink(server, { ownership: 'corporate', persona: { ...TEST_PERSONA, apps: [...TEST_PERSONA.apps] } });
+  const plan = await api('GET', `/devices/${c.udid}/wipe`);
+  assert.deepEqual([plan.json.effect, plan.json.removes.map((r: Record<string, unknown>) => r.kind), plan.json.keeps], ['erase', ['everything'], []]);
+  const bad = await api('POST', `/devices/${c.udid}/wipe`, { confirm: true, reason_message: 'bye' });
+  assert.deepEqual([bad.status, bad.json.error.code], [400, 'invalid_request']);
+  const done = await api('POST', `/devices/${c.udid}/wipe`, { confirm: true });
+  assert.equal(done.status, 200, JSON.stringify(done.json));
+  assert.deepEqual(requestTypes(await drainCommands(c)), ['EraseDevice']);
+  assert.equal(c.erased, true);
 });

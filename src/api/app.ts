@@ -28,6 +28,7 @@ import { complianceRoutes } from '../compliance/routes.ts';
 import type { Compliance } from '../compliance/service.ts';
 import { deviceProfileRoutes } from '../policy/profile-routes.ts';
 import type { PolicyProfileRepo } from '../apple/policy-profile-repo.ts';
+import type { AppleWipe } from '../apple/retire.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
 export function apiRoutes(deps: {
@@ -48,11 +49,12 @@ export function apiRoutes(deps: {
   policies: Policies;
   compliance: Compliance;
   policyProfiles: PolicyProfileRepo;
+  appleWipe: AppleWipe;
 }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens, deps.trustedProxies));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
-  app.route('/', deviceRoutes(createDeviceViews(deps.repo, deps.androidDevices), deps.pushes, deps.fleet, deps.androidWipe, deps.audit));
+  app.route('/', deviceRoutes(createDeviceViews(deps.repo, deps.androidDevices), deps.pushes, deps.fleet, deps.androidWipe, deps.appleWipe, deps.audit));
   app.route('/', commandRoutes(createCommandService({ repo: deps.repo, queue: deps.queue }), deps.androidCommands, deps.audit));
   app.route('/', pushRoutes(deps.push, deps.audit));
   app.route('/', androidApiRoutes(deps.android, deps.androidSync, deps.audit));

@@ -9,6 +9,7 @@ import { deviceTarget } from '../audit/targets.ts';
 import type { FleetQueries } from '../devices/fleet-queries.ts';
 import { MAX_WIPE_REASON, WIPE_DATA_FLAGS, type AndroidWipe } from '../android/wipe.ts';
 import { AppError } from '../errors.ts';
+import type { AppleWipe } from '../apple/retire.ts';
 
 /** Opaque to clients; inside, the last id of the previous page. */
 const cursor = {
@@ -41,10 +42,12 @@ export const wipeBody = z.strictObject({
   wipe_data_flags: z.array(z.enum(WIPE_DATA_FLAGS)).max(3).optional(),
   /** Shown on a personal device before its work profile goes; Google ignores it on company devices. */
   reason_message: z.string().min(1).max(MAX_WIPE_REASON).optional(),
+  /** Apple: the six-digit PIN that unlocks an erased Mac. */
+  pin: z.string().optional(),
 });
 
 /** `/devices`: the inventory, paged, and one device in full. */
-export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, fleet: FleetQueries, wipe: AndroidWipe, audit: Audit) {
+export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, fleet: FleetQueries, wipe: AndroidWipe, appleWipe: AppleWipe, audit: Audit) {
   const app = new Hono<ApiEnv>();
 
   app.get('/devices', (c) => {
@@ -88,14 +91,29 @@ export function deviceRoutes(views: DeviceViews, pushes: DevicePushes, fleet: Fl
     });
   });
 
-  // Android: what a wipe would do (factory reset or work profile removed), then, confirmed, the wipe.
-  app.get('/devices/:id/wipe', (c) => c.json(wipe.preview(parseWith(deviceId, c.req.param('id'), 'id'))));
+  // What a wipe would do — erase or retire (Apple), factory reset or work profile removed
+  // (Android), by ownership — then, confirmed, the wipe.
+  app.get('/devices/:id/wipe', (c) => {
+    const id = parseWith(deviceId, c.req.param('id'), 'id');
+    return c.json(views.isAndroid(id) ? wipe.preview(id) : appleWipe.preview(id));
+  });
   app.post('/devices/:id/wipe', async (c) => {
     const id = parseWith(deviceId, c.req.param('id'), 'id');
     const body = await readJson(c, wipeBody);
-    const done = await wipe.wipe({ deviceId: id, confirm: body.confirm === true, wipeDataFlags: body.wipe_data_flags, reasonMessage: body.reason_message, createdBy: `api-token:${c.get('apiToken').id}` });
-    audit.record(c.get('actor'), { action: 'device.wipe', target: deviceTarget(id), details: { kind: done.effect, command_uuid: done.command_uuid } });
-    return c.json({ ...done, wiped: true });
+    const createdBy = `api-token:${c.get('apiToken').id}`;
+    if (views.isAndroid(id)) {
+      if (body.pin !== undefined) throw new AppError('invalid_request', 'pin: only for erasing a Mac');
+      const done = await wipe.wipe({ deviceId: id, confirm: body.confirm === true, wipeDataFlags: body.wipe_data_flags, reasonMessage: body.reason_message, createdBy });
+      audit.record(c.get('actor'), { action: 'device.wipe', target: deviceTarget(id), details: { kind: done.effect, command_uuid: done.command_uuid } });
+      return c.json({ ...done, wiped: true });
+    }
+    if (body.wipe_data_flags !== undefined || body.reason_message !== undefined) throw new AppError('invalid_request', 'wipe_data_flags and reason_message are for Android devices');
+    const done = audit.within(
+      c.get('actor'),
+      () => appleWipe.wipe({ deviceId: id, confirm: body.confirm === true, pin: body.pin, createdBy }),
+      (d) => ({ action: 'device.wipe', target: deviceTarget(id), details: { kind: d.effect, command_uuids: d.command_uuids } }),
+    );
+    return c.json({ ...done, queued: true });
   });
 
   app.delete('/devices/:id', (c) => {

@@ -47,8 +47,8 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/devices/:id/commands', tag: 'devices', summary: "The device's command history, newest first", ok: 200, errors: [404] },
   { method: 'post', path: '/devices/:id/commands', tag: 'commands', summary: 'Queue an MDM command (Apple) or issue one (Android) to the device', body: deviceCommandBody, ok: 201, errors: [404, 409, 422] },
   { method: 'post', path: '/devices/:id/push', tag: 'devices', summary: "Push the device's channel now and show APNs's answer", ok: 200, errors: [404, 409] },
-  { method: 'get', path: '/devices/:id/wipe', tag: 'devices', summary: 'What a wipe of this Android device does', ok: 200, errors: [404, 409] },
-  { method: 'post', path: '/devices/:id/wipe', tag: 'devices', summary: 'Wipe an Android device (confirm: true)', body: wipeBody, ok: 200, errors: [404, 409] },
+  { method: 'get', path: '/devices/:id/wipe', tag: 'devices', summary: 'What a wipe does, by platform and ownership: erase or retire (Apple), factory reset or work profile removed (Android), and exactly what goes', ok: 200, errors: [404, 409] },
+  { method: 'post', path: '/devices/:id/wipe', tag: 'devices', summary: 'Wipe (company device) or retire (personal device) once confirmed (confirm: true)', body: wipeBody, ok: 200, errors: [404, 409] },
 
   { method: 'post', path: '/commands', tag: 'commands', summary: 'Queue one command to many enrollments, all or nothing', body: bulkCommandBody, ok: 201, errors: [404, 409, 422] },
   { method: 'get', path: '/commands/:uuid', tag: 'commands', summary: "A command and every target's status and answer", ok: 200, errors: [404] },

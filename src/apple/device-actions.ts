@@ -3,6 +3,7 @@ import type { DeviceViews } from '../api/device-service.ts';
 import { AppError } from '../errors.ts';
 import type { Sealer } from '../secrets/seal.ts';
 import type { AppleRepo } from './repo.ts';
+import type { AppleWipe, AppleWipePlan } from './retire.ts';
 
 export const DEVICE_ACTIONS = ['restart', 'clear-passcode', 'lost-mode-on', 'lost-mode-off', 'erase'] as const;
 export type DeviceAction = (typeof DEVICE_ACTIONS)[number];
@@ -32,8 +33,8 @@ export const wipeConfirmation = (d: { device_name: string | null; serial_number:
  * available (Apple's schema for the device's platform, OS, supervision and our access rights), and
  * refuses with that reason if asked anyway.
  */
-export function createDeviceActions(opts: { repo: AppleRepo; commands: CommandService; views: DeviceViews; sealer: Sealer }) {
-  const { repo, commands, views, sealer } = opts;
+export function createDeviceActions(opts: { repo: AppleRepo; commands: CommandService; views: DeviceViews; sealer: Sealer; appleWipe: AppleWipe }) {
+  const { repo, commands, views, sealer, appleWipe } = opts;
 
   function unlockToken(id: string): Buffer | null {
     const sealed = repo.enrollment(id)?.unlockTokenSealed;
@@ -59,10 +60,17 @@ export function createDeviceActions(opts: { repo: AppleRepo; commands: CommandSe
   }
 
   return {
-    /** For each action, why it is not available (null: it is); and what a wipe would do. */
-    availability(id: string): { actions: Record<DeviceAction, string | null>; wipe: WipeKind } {
+    /** For each action, why it is not available (null: it is); what a wipe would do, and for a retire exactly what goes and stays. */
+    availability(id: string): { actions: Record<DeviceAction, string | null>; wipe: WipeKind; retire: AppleWipePlan | null; retireRefused: string | null } {
       const actions = Object.fromEntries(DEVICE_ACTIONS.map((a) => [a, unavailable(id, a)])) as Record<DeviceAction, string | null>;
-      return { actions, wipe: wipeKind(id) };
+      const kind = wipeKind(id);
+      if (kind === 'erase') return { actions, wipe: kind, retire: null, retireRefused: null };
+      try {
+        return { actions, wipe: kind, retire: appleWipe.preview(id), retireRefused: null };
+      } catch (e) {
+        // Being retired already: said instead of the form.
+        return { actions, wipe: kind, retire: null, retireRefused: e instanceof Error ? e.message : String(e) };
+      }
     },
 
     restart(id: string, createdBy: string): string {
@@ -89,15 +97,19 @@ export function createDeviceActions(opts: { repo: AppleRepo; commands: CommandSe
 
     /**
      * Wipes once the device's name is typed back. A company device gets EraseDevice (a Mac that
-     * asks for one, the PIN that unlocks it afterwards); a personal one is taken out of management,
-     * which removes only the managed apps, profiles and data. AppError wipe_not_confirmed, invalid_request.
+     * asks for one, the PIN that unlocks it afterwards); a personal one is retired: our policy
+     * profiles and then the MDM profile are removed, which takes only the managed apps, profiles
+     * and data. AppError wipe_not_confirmed, invalid_request, retire_pending.
      */
-    wipe(id: string, o: { confirm: string; pin: string }, createdBy: string): { kind: 'erase'; commandUuid: string } | { kind: 'selective'; removed: ReturnType<DeviceViews['remove']> } {
+    wipe(id: string, o: { confirm: string; pin: string }, createdBy: string): { kind: 'erase'; commandUuid: string } | { kind: 'retire'; commandUuids: string[] } {
       const device = views.get(id);
       if (o.confirm.trim() !== wipeConfirmation(device)) {
         throw new AppError('wipe_not_confirmed', `Type the device's name, ${wipeConfirmation(device)}, exactly to confirm the wipe.`);
       }
-      if (wipeKind(id) === 'selective') return { kind: 'selective', removed: views.remove(id) };
+      if (wipeKind(id) === 'selective') {
+        if (o.pin) throw new AppError('invalid_request', 'A PIN is only for erasing a Mac.');
+        return { kind: 'retire', commandUuids: appleWipe.wipe({ deviceId: id, confirm: true, createdBy }).command_uuids };
+      }
       if (o.pin && !/^[0-9]{6}$/.test(o.pin)) throw new AppError('invalid_request', 'The PIN is six digits.');
       if (o.pin && device.platform !== 'macos') throw new AppError('invalid_request', 'A PIN is only for Macs.');
       return { kind: 'erase', commandUuid: send(id, 'erase', o.pin ? { PIN: o.pin } : {}, createdBy, ['PIN']) };

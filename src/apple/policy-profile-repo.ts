@@ -34,7 +34,7 @@ export function createPolicyProfileRepo(db: Db) {
   // The device channel of an Apple device has the device's id (its UDID, or its EnrollmentID).
   const enrolled = sqlite.prepare(
     `SELECT e.id FROM apple_enrollments e WHERE e.id IN (SELECT value FROM json_each(?)) AND e.status = 'enrolled'
-       AND e.type IN ('device', 'user-enrollment-device')`,
+       AND e.type IN ('device', 'user-enrollment-device') AND e.retire_requested_at IS NULL`,
   );
   const cancel = sqlite.prepare(
     `UPDATE apple_command_targets SET status = 'cancelled', updated_at = ?
@@ -61,7 +61,7 @@ export function createPolicyProfileRepo(db: Db) {
     delete: (deviceId: string, identifier: string, commandUuid: string): boolean => remove.run(deviceId, identifier, commandUuid).changes > 0,
     /** A device that enrolls again, or leaves, has none of our profiles. */
     forget: (deviceId: string): number => forget.run(deviceId).changes,
-    /** Those of `ids` whose device channel is enrolled. */
+    /** Those of `ids` whose device channel is enrolled and not being retired. */
     enrolled: (ids: string[]): Set<string> => new Set((enrolled.all(JSON.stringify(ids)) as Array<{ id: string }>).map((r) => r.id)),
     /** Takes a command back from these enrollments if none of them has answered it yet. */
     cancel: (commandUuid: string, enrollmentIds: string[], now: number): number => cancel.run(now, commandUuid, JSON.stringify(enrollmentIds)).changes,

@@ -18,6 +18,9 @@ export interface ProfileInput {
 
 const uuid = () => crypto.randomUUID().toUpperCase();
 
+/** The enrollment profile's PayloadIdentifier: RemoveProfile of it takes the device out of management (a retire). */
+export const ENROLLMENT_PROFILE_IDENTIFIER = 'org.openmdm.enroll';
+
 /** The enrollment profile: SCEP identity, MDM payload, and (when needed) our root. */
 export function enrollmentProfile(p: ProfileInput): PlistDict {
   const scepUuid = uuid();
@@ -69,7 +72,7 @@ export function enrollmentProfile(p: ProfileInput): PlistDict {
   return {
     PayloadType: 'Configuration',
     PayloadVersion: 1,
-    PayloadIdentifier: 'org.openmdm.enroll',
+    PayloadIdentifier: ENROLLMENT_PROFILE_IDENTIFIER,
     PayloadUUID: uuid(),
     PayloadDisplayName: `${p.organization} device management`,
     PayloadOrganization: p.organization,

@@ -123,6 +123,7 @@ export function createAppleMdm(opts: AppleMdmOptions) {
         enrollmentTokenId: token?.id ?? existing?.enrollmentTokenId ?? null,
         ownership: token?.ownership ?? existing?.ownership ?? 'corporate',
         userEmail: token?.userEmail ?? existing?.userEmail ?? null,
+        retireRequestedAt: null,
         authenticatedAt: t,
         lastSeenAt: t,
         createdAt: existing?.createdAt ?? t,

@@ -56,6 +56,8 @@ export const appleEnrollments = sqliteTable(
     lastPushResult: text('last_push_result'),
     /** A permanent APNs refusal (Unregistered, BadDeviceToken, ...): no pushes until the next TokenUpdate. */
     pushBlocked: text('push_blocked'),
+    /** An admin retired the device (its managed profiles and the MDM profile are being removed): policies leave it alone. */
+    retireRequestedAt: integer('retire_requested_at', { mode: 'number' }),
     createdAt: integer('created_at', { mode: 'number' }).notNull(),
   },
   (t) => [

@@ -108,7 +108,7 @@ const NOTICES: Record<string, string> = {
   'lost-on': 'Lost mode queued. The device is pushed now and shows your message when it checks in.',
   'lost-off': 'Leaving lost mode queued. The device is pushed now.',
   erase: 'Erase queued. The device is pushed now and erases itself when it checks in.',
-  selective: 'The device is out of management: at its next check-in it removes the managed apps, profiles and data, and nothing else.',
+  retire: 'Retire queued. The device is pushed now; at its next check-in it removes our profiles and then the MDM profile, with the managed apps and their data, and nothing else.',
   removed: 'The device is out of management: at its next check-in it removes this appliance\'s profile and everything installed through it.',
   'android-command': 'Command sent through Google. The device runs it when it next checks in; the history shows when it is done.',
   wipe: 'Wiped through Google: the device has left management.',
@@ -377,7 +377,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   app.post('/devices/:id/lost-mode/disable', signedIn, csrf, adminOnly, queued('device.lost_mode.disable', 'lost-off', (c, id) => deps.actions.disableLostMode(id, by(c))));
 
-  /** Apple: the device's name typed back, then EraseDevice, or for a personal device the end of management. */
+  /** Apple: the device's name typed back, then EraseDevice, or for a personal device a retire. */
   const appleWipe = action((c, id, body, label) => {
     const done = deps.audit.within(
       actor(c),
@@ -385,10 +385,9 @@ export function consoleRoutes(deps: ConsoleDeps) {
       (r) => ({
         action: 'device.wipe',
         target: deviceTarget(id, label),
-        details: r.kind === 'erase' ? { kind: 'erase', command_uuid: r.commandUuid } : { kind: 'selective', cancelled_commands: r.removed.cancelled_commands },
+        details: r.kind === 'erase' ? { kind: 'erase', command_uuid: r.commandUuid } : { kind: 'retire', command_uuids: r.commandUuids },
       }),
     );
-    if (done.kind === 'selective') deps.tellRemoved(done.removed.channels);
     return done.kind;
   });
 

@@ -2,6 +2,7 @@
 // one with a fixed persona, so what they assert about inventory is known in advance.
 import { AppleDevice as SimulatedDevice, type DeviceOptions } from '../../src/apple/simulator/device.ts';
 import type { Persona } from '../../src/apple/simulator/persona.ts';
+import { downloadEnrollmentProfile } from '../../src/apple/simulator/enrollment-profile.ts';
 
 import { answerFor } from '../../src/apple/simulator/answers.ts';
 import type { Dict } from '../../src/apple/simulator/device.ts';
@@ -54,6 +55,30 @@ export async function drainCommands(d: SimulatedDevice): Promise<Dict[]> {
 export async function enrolledDevice(url: string, challenge: string, o: DeviceOptions = {}): Promise<AppleDevice> {
   const d = new AppleDevice(url, o);
   await d.scepEnroll(challenge);
+  const auth = await d.authenticate();
+  const token = await d.tokenUpdate();
+  if (auth.status !== 200 || token.status !== 200) throw new Error(`enrollment failed: Authenticate ${auth.status}, TokenUpdate ${token.status}`);
+  await drainCommands(d);
+  return d;
+}
+
+/**
+ * A test device enrolled as a person does: an enrollment link made with the CLI (ownership and
+ * user recorded with it), its signed profile downloaded and installed, SCEP with the profile's
+ * challenge, then MDM; its first commands answered. The server needs a push certificate.
+ */
+export async function enrolledWithLink(
+  server: { url: string; cli(args: string[]): { stdout: string; stderr: string; status: number | null } },
+  o: { ownership: 'corporate' | 'personal'; user?: string } & DeviceOptions,
+): Promise<AppleDevice> {
+  const made = server.cli(['enroll', 'create', '--ownership', o.ownership, ...(o.user ? ['--user', o.user] : [])]);
+  if (made.status !== 0) throw new Error(`enroll create failed: ${made.stderr}`);
+  // Links and URLs in the profile name the public URL; the test server listens elsewhere.
+  const rebase = (u: string) => server.url + new URL(u).pathname + new URL(u).search;
+  const d = new AppleDevice(server.url, o);
+  const profile = await downloadEnrollmentProfile(d.http, rebase(made.stdout.trim()));
+  d.useProfile(profile, { serverUrl: rebase(profile.mdm.serverUrl), checkInUrl: rebase(profile.mdm.checkInUrl) });
+  await d.scepEnroll(profile.scep.challenge, undefined, { url: rebase(profile.scep.url), caFingerprint: profile.scep.caFingerprint, subject: profile.scep.subject });
   const auth = await d.authenticate();
   const token = await d.tokenUpdate();
   if (auth.status !== 200 || token.status !== 200) throw new Error(`enrollment failed: Authenticate ${auth.status}, TokenUpdate ${token.status}`);

@@ -167,6 +167,14 @@ export function answerFor(device: AppleDevice, command: Dict): Dict {
       return base;
     }
     case 'RemoveProfile': {
+      // The profile carrying the MDM payload: removing it ends management, and every managed
+      // profile (and app) goes with it; the device checks out next.
+      const enrollment = device.profiles.find((x) => x.PayloadIdentifier === c.Identifier && ((x.PayloadContent ?? []) as PlistDict[]).some((p) => p.PayloadType === 'com.apple.mdm'));
+      if (enrollment) {
+        device.profiles = device.profiles.filter((x) => x !== enrollment && !x.IsManaged);
+        device.unenrolled = true;
+        return base;
+      }
       const kept = device.profiles.filter((x) => !(x.IsManaged && x.PayloadIdentifier === c.Identifier));
       // What a real device answers for a profile it does not have (MDMClientError 89).
       if (kept.length === device.profiles.length) return { ...base, ...errorChain('MDMClientError', 89, `Profile with identifier '${String(c.Identifier)}' not found.`) };

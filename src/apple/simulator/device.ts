@@ -62,6 +62,8 @@ export class AppleDevice {
   profiles: PlistDict[];
   /** An EraseDevice was carried out: the device is gone from management. */
   erased = false;
+  /** Its MDM profile was removed (RemoveProfile of the enrollment profile): it should check out. */
+  unenrolled = false;
   readonly http: HttpClient;
 
   /** `url`: the appliance's base URL; SCEP, ServerURL and CheckInURL default to its /scep, /mdm and /mdm/checkin. */

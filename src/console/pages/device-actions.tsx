@@ -1,12 +1,39 @@
 import type { Session } from '../../admins/service.ts';
 import type { DeviceViews } from '../../api/device-service.ts';
 import { wipeConfirmation, type DeviceAction, type WipeKind } from '../../apple/device-actions.ts';
+import type { AppleWipePlan } from '../../apple/retire.ts';
 import { CsrfField } from '../layout.tsx';
 
 type Device = ReturnType<DeviceViews['get']>;
 export interface Availability {
   actions: Record<DeviceAction, string | null>;
   wipe: WipeKind;
+  /** A personal device: exactly what its retire removes and keeps. */
+  retire: AppleWipePlan | null;
+  retireRefused: string | null;
+}
+
+/** What a retire takes off a personal device and what it leaves, said before the button. */
+function RetirePlan(props: { plan: AppleWipePlan }) {
+  return (
+    <div data-testid="retire-plan">
+      <p>Removed, in this order:</p>
+      <ul>
+        {props.plan.removes.map((r) => (
+          <li>
+            {r.name}
+            {r.identifier ? (
+              <>
+                {' '}
+                (<code>{r.identifier}</code>)
+              </>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      <p>Kept: {props.plan.keeps.join('; ')}.</p>
+    </div>
+  );
 }
 
 /** Why an action is not offered: said where its button would be. */
@@ -90,12 +117,13 @@ export function AppleDeviceActions(props: { device: Device; session: Session; av
         about={
           a.wipe === 'erase'
             ? 'A company device: everything on it is erased and it restarts as new. This cannot be undone.'
-            : "A personal device: it is not erased. It leaves management, which removes the apps, profiles and data installed through it, and leaves the owner's own untouched."
+            : "A personal device: it is not erased. It is retired: it leaves management, which removes the apps, profiles and data installed through it, and leaves the owner's own untouched."
         }
-        reason={a.wipe === 'erase' ? a.actions.erase : null}
+        reason={a.wipe === 'erase' ? a.actions.erase : a.retireRefused}
         button={a.wipe === 'erase' ? 'Erase this device' : 'Remove company data'}
         danger
       >
+        {a.retire ? <RetirePlan plan={a.retire} /> : null}
         <label for="wipe-confirm">
           Type the device's name, <strong>{name}</strong>, to confirm
         </label>

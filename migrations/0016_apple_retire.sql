@@ -1,0 +1,1 @@
+ALTER TABLE `apple_enrollments` ADD `retire_requested_at` integer;

@@ -1,0 +1,100 @@
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { buildCommand } from './commands/build.ts';
+import type { PolicyProfileRepo } from './policy-profile-repo.ts';
+import { ENROLLMENT_PROFILE_IDENTIFIER } from './profile.ts';
+import type { CommandQueue } from './queue.ts';
+import type { AppleRepo } from './repo.ts';
+
+export type AppleWipeEffect = 'erase' | 'retire';
+
+export interface AppleWipePlan {
+  device_id: string;
+  platform: string | null;
+  ownership: 'corporate' | 'personal';
+  effect: AppleWipeEffect;
+  description: string;
+  /** What goes, in the order it is sent. */
+  removes: Array<{ kind: 'policy_profile' | 'mdm_profile' | 'everything'; identifier: string | null; name: string }>;
+  /** What stays on the device. */
+  keeps: string[];
+}
+
+const DESCRIPTIONS: Record<AppleWipeEffect, string> = {
+  erase: 'a company-owned device: EraseDevice erases everything on it and it leaves management',
+  retire:
+    'a personal device: the policy profiles this appliance installed are removed, then the MDM profile, which takes every managed app and its data with it; personal apps, data and profiles the user installed stay',
+};
+const KEEPS: Record<AppleWipeEffect, string[]> = {
+  erase: [],
+  retire: ['personal apps and their data', 'photos, messages, files and accounts the user added', 'profiles the user installed'],
+};
+
+/**
+ * Wiping an Apple device, said before it is done: a company device is erased (EraseDevice); a
+ * personal one is retired — RemoveProfile of each policy profile we installed, then of the
+ * enrollment profile, whose removal makes the device drop every managed app with its data and
+ * check out. Nothing personal is touched, and the plan lists exactly what goes.
+ */
+export function createAppleWipe(opts: { repo: AppleRepo; profiles: PolicyProfileRepo; queue: CommandQueue; log: Logger; now?: () => number }) {
+  const { repo, profiles, queue, log } = opts;
+  const now = opts.now ?? Date.now;
+
+  function plan(deviceId: string): AppleWipePlan {
+    const device = repo.device(deviceId);
+    const enrollment = repo.enrollment(deviceId);
+    if (!device || !enrollment) throw new AppError('device_not_found', `no device ${deviceId}`, 404);
+    if (enrollment.status !== 'enrolled') throw new AppError('enrollment_not_enrolled', `not enrolled: ${deviceId} is ${enrollment.status}`, 409);
+    if (enrollment.retireRequestedAt !== null) throw new AppError('retire_pending', `${deviceId} is being retired already (since ${new Date(enrollment.retireRequestedAt).toISOString()})`, 409);
+    const effect: AppleWipeEffect = enrollment.ownership === 'personal' ? 'retire' : 'erase';
+    const removes: AppleWipePlan['removes'] =
+      effect === 'erase'
+        ? [{ kind: 'everything', identifier: null, name: 'everything on the device' }]
+        : [
+            ...profiles
+              .ofDevice(deviceId)
+              .filter((r) => r.state !== 'removing')
+              .map((r) => ({ kind: 'policy_profile' as const, identifier: r.identifier, name: `policy ${r.policyName}` })),
+            { kind: 'mdm_profile', identifier: ENROLLMENT_PROFILE_IDENTIFIER, name: 'the MDM profile, with every managed app and its data' },
+          ];
+    return { device_id: deviceId, platform: device.platform, ownership: enrollment.ownership, effect, description: DESCRIPTIONS[effect], removes, keeps: KEEPS[effect] };
+  }
+
+  return {
+    /** What a wipe would do, without doing it. */
+    preview: plan,
+
+    /**
+     * Does it when `confirm` is true; otherwise AppError wipe_not_confirmed saying what it would do.
+     * A Mac's erase may carry the six-digit PIN that unlocks it afterwards. The commands are
+     * queued (the device is pushed by the queue's listeners); a retiring device is left alone by
+     * policy enforcement from now on.
+     */
+    wipe(req: { deviceId: string; confirm: boolean; pin?: string; createdBy?: string }): AppleWipePlan & { command_uuids: string[] } {
+      const p = plan(req.deviceId);
+      if (!req.confirm) throw new AppError('wipe_not_confirmed', `not wiped: ${p.description}. Send it again with confirm: true`, 409);
+      if (req.pin !== undefined && (p.effect !== 'erase' || p.platform !== 'macos')) throw new AppError('invalid_request', 'pin: only for erasing a Mac');
+      if (req.pin !== undefined && !/^[0-9]{6}$/.test(req.pin)) throw new AppError('invalid_request', 'pin: six digits');
+      const by = { createdBy: req.createdBy };
+      const uuids = repo.transaction(() => {
+        if (p.effect === 'erase') return [queue.enqueue(buildCommand('EraseDevice', req.pin ? { PIN: req.pin } : {}), [p.device_id], by)];
+        const t = now();
+        const rows = profiles.ofDevice(p.device_id).filter((r) => r.state !== 'removing');
+        const sent: string[] = [];
+        for (const r of rows) {
+          const command = buildCommand('RemoveProfile', { Identifier: r.identifier });
+          sent.push(queue.enqueue(command, [p.device_id], by));
+          profiles.save([{ ...r, state: 'removing', commandUuid: command.uuid, errorCode: null, errorMessage: null, updatedAt: t }]);
+        }
+        // Last: once it is gone the device answers nothing more.
+        sent.push(queue.enqueue(buildCommand('RemoveProfile', { Identifier: ENROLLMENT_PROFILE_IDENTIFIER }), [p.device_id], by));
+        repo.updateEnrollment(p.device_id, { retireRequestedAt: t });
+        return sent;
+      });
+      log.warn({ device: p.device_id, effect: p.effect, by: req.createdBy, commands: uuids.length }, p.effect === 'erase' ? 'erase queued for an Apple device' : 'retire queued for an Apple device');
+      return { ...p, command_uuids: uuids };
+    },
+  };
+}
+
+export type AppleWipe = ReturnType<typeof createAppleWipe>;
