@@ -65,6 +65,9 @@ import { createComplianceRepo } from './compliance/repo.ts';
 import { createPolicyProfileRepo } from './apple/policy-profile-repo.ts';
 import { createAppleEnforcer } from './policy/enforce-apple.ts';
 import { createAppleWipe } from './apple/retire.ts';
+import { createAppRepo } from './apps/repo.ts';
+import { createAppCatalog } from './apps/catalog.ts';
+import { createAppleAppEnforcer } from './apps/enforce-apple-apps.ts';
 import { createCompliance } from './compliance/service.ts';
 
 /** Composition root: config → store → services. Shared by the server and every CLI command. */
@@ -128,10 +131,13 @@ export function compose(config: Config, log: Logger, hooks: { metrics?: Metrics 
   const audit = createAudit({ repo: createAuditRepo(store.db), sqlite: store.sqlite, log: log.child({ mod: 'audit' }) });
   // Compliance first: it only reads and writes the database, so it is current before Google is called.
   const policyProfiles = createPolicyProfileRepo(store.db);
+  const appRepo = createAppRepo(store.db);
+  const appleApps = createAppleAppEnforcer({ repo: appRepo, queue, enrolled: (ids) => policyProfiles.enrolled(ids), log: log.child({ mod: 'apple-apps' }) });
   const appleEnforcer = createAppleEnforcer({ repo: policyProfiles, queue, log: log.child({ mod: 'apple-policy' }) });
-  const policies = createPolicies({ repo: createPolicyRepo(store.db), enforcers: [compliance.enforcer, appleEnforcer, androidEnforcer] });
-  const appleWipe = createAppleWipe({ repo: appleRepo, profiles: policyProfiles, queue, log: log.child({ mod: 'apple-wipe' }) });
-  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies, compliance, appleEnforcer, policyProfiles, appleWipe };
+  const policies = createPolicies({ repo: createPolicyRepo(store.db), enforcers: [compliance.enforcer, appleEnforcer, appleApps, androidEnforcer] });
+  const appleWipe = createAppleWipe({ repo: appleRepo, profiles: policyProfiles, apps: appRepo, queue, log: log.child({ mod: 'apple-wipe' }) });
+  const catalog = createAppCatalog({ repo: appRepo });
+  return { config, log, store, sealer, pkiRepo, ca, challenges, push, appleRepo, queue, links, apiTokens, admins, android, androidDevices, androidSync, androidCommands, androidWipe, audit, webhooks, policies, compliance, appleEnforcer, policyProfiles, appleWipe, appRepo, appleApps, catalog };
 }
 export type Appliance = ReturnType<typeof compose>;
 
@@ -202,14 +208,26 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     wake: (ids) => pushes.wake(ids),
     observe: { checkin: metrics.checkin, report: metrics.commandReport },
     emit: appliance.webhooks.emit,
-    onInventory: (deviceId, requestType) => appliance.compliance.appleInventory(deviceId, requestType),
-    onCommandResult: (r) => appliance.appleEnforcer.result(r),
+    onInventory: (deviceId, requestType) => {
+      appliance.compliance.appleInventory(deviceId, requestType);
+      if (requestType !== 'InstalledApplicationList') return;
+      const listed = appliance.appleRepo.device(deviceId)?.installedApps;
+      appliance.appleApps.inventory(deviceId, new Set(Array.isArray(listed) ? listed.map((a) => String((a as { Identifier?: unknown }).Identifier)) : []));
+    },
+    onCommandResult: (r) => {
+      appliance.appleEnforcer.result(r);
+      appliance.appleApps.result(r);
+    },
     onEnrolled: (deviceId) => {
       // A device enrolling (again) has none of our profiles: it gets its effective policy from nothing.
       appliance.appleEnforcer.forget(deviceId);
+      appliance.appleApps.forget(deviceId);
       appliance.policies.enforce({ devices: [deviceId] }).catch((err: unknown) => log.error({ err, deviceId }, 'enforcing policies on a new Apple device failed'));
     },
-    onCheckedOut: (deviceId) => void appliance.appleEnforcer.forget(deviceId),
+    onCheckedOut: (deviceId) => {
+      appliance.appleEnforcer.forget(deviceId);
+      appliance.appleApps.forget(deviceId);
+    },
   });
   const identity = createServerIdentity(config, ca);
   const enroll = enrollRoutes({
@@ -258,6 +276,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
           compliance: appliance.compliance,
           policyProfiles: appliance.policyProfiles,
           appleWipe: appliance.appleWipe,
+          catalog: appliance.catalog,
+          appRepo: appliance.appRepo,
         }),
       ],
       [

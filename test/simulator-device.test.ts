@@ -73,11 +73,14 @@ describe('simulated device answers', () => {
     assert.equal(answerFor(d, received('InstallProfile', { Payload: Buffer.from('not a profile') })).Status, 'Error');
     assert.equal(answerFor(d, received('RemoveProfile', { Identifier: 'com.example.wifi' })).Status, 'Acknowledged');
     assert.equal((answerFor(d, received('ProfileList')).ProfileList as Dict[]).length, 1);
-    // Removing it again: not there, as a real device says (MDMClientError 89); an unmanaged profile is not ours to remove.
-    for (const id of ['com.example.wifi', 'simulator.enroll']) {
-      const again = answerFor(d, received('RemoveProfile', { Identifier: id }));
-      assert.deepEqual([again.Status, (again.ErrorChain as Dict[])[0]!.ErrorDomain, (again.ErrorChain as Dict[])[0]!.ErrorCode], ['Error', 'MDMClientError', 89]);
-    }
+    // Removing it again: not there, as a real device says (MDMClientError 89).
+    const again = answerFor(d, received('RemoveProfile', { Identifier: 'com.example.wifi' }));
+    assert.deepEqual([again.Status, (again.ErrorChain as Dict[])[0]!.ErrorDomain, (again.ErrorChain as Dict[])[0]!.ErrorCode], ['Error', 'MDMClientError', 89]);
+    // Removing the profile with the MDM payload ends management, managed profiles and apps with it.
+    assert.equal(answerFor(d, received('InstallProfile', { Payload: Buffer.from(plist.build(wifi)) })).Status, 'Acknowledged');
+    assert.equal(answerFor(d, received('InstallApplication', { Identifier: 'com.example.notes', ManagementFlags: 1 })).State, 'Managed');
+    assert.equal(answerFor(d, received('RemoveProfile', { Identifier: 'simulator.enroll' })).Status, 'Acknowledged');
+    assert.deepEqual([d.unenrolled, d.profiles.length, d.managedApps.size, d.persona.apps.some((a) => a.Identifier === 'com.example.notes')], [true, 0, 0, false]);
     assert.equal(d.erased, false);
     assert.equal(answerFor(d, received('EraseDevice')).Status, 'Acknowledged');
     assert.equal(d.erased, true);

@@ -29,6 +29,9 @@ import type { Compliance } from '../compliance/service.ts';
 import { deviceProfileRoutes } from '../policy/profile-routes.ts';
 import type { PolicyProfileRepo } from '../apple/policy-profile-repo.ts';
 import type { AppleWipe } from '../apple/retire.ts';
+import { appRoutes } from '../apps/routes.ts';
+import type { AppCatalog } from '../apps/catalog.ts';
+import type { AppRepo } from '../apps/repo.ts';
 
 /** The JSON API, mounted at `/api/v1`: every route behind a bearer token, every error `{ error: { code, message } }`. */
 export function apiRoutes(deps: {
@@ -50,6 +53,8 @@ export function apiRoutes(deps: {
   compliance: Compliance;
   policyProfiles: PolicyProfileRepo;
   appleWipe: AppleWipe;
+  catalog: AppCatalog;
+  appRepo: AppRepo;
 }) {
   const app = new Hono<ApiEnv>();
   app.use('*', bearerAuth(deps.tokens, deps.trustedProxies));
@@ -63,5 +68,6 @@ export function apiRoutes(deps: {
   app.route('/', policyRoutes(deps.policies, deps.audit));
   app.route('/', complianceRoutes(deps.compliance));
   app.route('/', deviceProfileRoutes({ apple: deps.repo, profiles: deps.policyProfiles }));
+  app.route('/', appRoutes({ catalog: deps.catalog, repo: deps.appRepo, apple: deps.repo, audit: deps.audit, enforce: () => deps.policies.enforce('all') }));
   return app;
 }

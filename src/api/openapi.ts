@@ -11,6 +11,7 @@ import {
   PreviewBody as PolicyPreview,
   UpdateBody as PolicyUpdate,
 } from '../policy/routes.ts';
+import { AppBody, AppPatch } from '../apps/catalog.ts';
 import { ComplianceQuery, LookupQuery as ComplianceLookup } from '../compliance/routes.ts';
 import { VERSION } from '../version.ts';
 import { CreateBody as WebhookBody, DeliveriesQuery, PatchBody as WebhookPatch } from '../webhooks/routes.ts';
@@ -98,6 +99,13 @@ const OPERATIONS: Operation[] = [
   { method: 'delete', path: '/groups/:id/members/:device', tag: 'policies', summary: 'Take a device out of a group', ok: 204, errors: [404] },
   { method: 'get', path: '/devices/:id/profiles', tag: 'policies', summary: "An Apple device's profiles: the policy profiles asked of it (pending, installed, failed with the device's error, removing) and its last ProfileList", ok: 200, errors: [404] },
   { method: 'get', path: '/devices/:id/effective-policy', tag: 'policies', summary: "The device's one effective policy, the assignment that won, and its compiled form", ok: 200, errors: [404] },
+
+  { method: 'get', path: '/apps', tag: 'apps', summary: 'The app catalog', ok: 200 },
+  { method: 'post', path: '/apps', tag: 'apps', summary: 'Add an app: App Store (bundle id, iTunes store id), enterprise (manifest URL) or Google Play (package name)', body: AppBody, ok: 201, errors: [409] },
+  { method: 'get', path: '/apps/:id', tag: 'apps', summary: 'One app of the catalog', ok: 200, errors: [404] },
+  { method: 'patch', path: '/apps/:id', tag: 'apps', summary: "Change an app's name, iTunes store id or manifest URL", body: AppPatch, ok: 200, errors: [404] },
+  { method: 'delete', path: '/apps/:id', tag: 'apps', summary: 'Take an app out of the catalog (policies may still require it by id)', ok: 204, errors: [404] },
+  { method: 'get', path: '/devices/:id/apps', tag: 'apps', summary: "An Apple device's managed apps (pending, installing, installed, failed with the device's error, removing) and its last installed-app list", ok: 200, errors: [404] },
 
   { method: 'get', path: '/devices/:id/compliance', tag: 'compliance', summary: "The device's compliance: state, failing rules, the policy evaluated, a page of its timeline", query: ComplianceQuery, ok: 200, errors: [404] },
   { method: 'get', path: '/compliance', tag: 'compliance', summary: 'Device trust: the compliance state of the device with this serial, UDID or enterprise-specific id', query: ComplianceLookup, ok: 200, errors: [404] },

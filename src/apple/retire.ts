@@ -5,6 +5,7 @@ import type { PolicyProfileRepo } from './policy-profile-repo.ts';
 import { ENROLLMENT_PROFILE_IDENTIFIER } from './profile.ts';
 import type { CommandQueue } from './queue.ts';
 import type { AppleRepo } from './repo.ts';
+import type { AppRepo } from '../apps/repo.ts';
 
 export type AppleWipeEffect = 'erase' | 'retire';
 
@@ -15,7 +16,7 @@ export interface AppleWipePlan {
   effect: AppleWipeEffect;
   description: string;
   /** What goes, in the order it is sent. */
-  removes: Array<{ kind: 'policy_profile' | 'mdm_profile' | 'everything'; identifier: string | null; name: string }>;
+  removes: Array<{ kind: 'managed_app' | 'policy_profile' | 'mdm_profile' | 'everything'; identifier: string | null; name: string }>;
   /** What stays on the device. */
   keeps: string[];
 }
@@ -23,7 +24,7 @@ export interface AppleWipePlan {
 const DESCRIPTIONS: Record<AppleWipeEffect, string> = {
   erase: 'a company-owned device: EraseDevice erases everything on it and it leaves management',
   retire:
-    'a personal device: the policy profiles this appliance installed are removed, then the MDM profile, which takes every managed app and its data with it; personal apps, data and profiles the user installed stay',
+    'a personal device: the apps and policy profiles this appliance installed are removed, then the MDM profile, which takes anything else managed with it; personal apps, data and profiles the user installed stay',
 };
 const KEEPS: Record<AppleWipeEffect, string[]> = {
   erase: [],
@@ -36,8 +37,10 @@ const KEEPS: Record<AppleWipeEffect, string[]> = {
  * enrollment profile, whose removal makes the device drop every managed app with its data and
  * check out. Nothing personal is touched, and the plan lists exactly what goes.
  */
-export function createAppleWipe(opts: { repo: AppleRepo; profiles: PolicyProfileRepo; queue: CommandQueue; log: Logger; now?: () => number }) {
-  const { repo, profiles, queue, log } = opts;
+export function createAppleWipe(opts: { repo: AppleRepo; profiles: PolicyProfileRepo; apps: AppRepo; queue: CommandQueue; log: Logger; now?: () => number }) {
+  const { repo, profiles, apps, queue, log } = opts;
+  // Apps a retire takes off: ours, installed or on their way (a failed install left nothing).
+  const appsToRemove = (deviceId: string) => apps.managedOf(deviceId).filter((r) => r.state !== 'removing' && r.state !== 'failed');
   const now = opts.now ?? Date.now;
 
   function plan(deviceId: string): AppleWipePlan {
@@ -51,6 +54,7 @@ export function createAppleWipe(opts: { repo: AppleRepo; profiles: PolicyProfile
       effect === 'erase'
         ? [{ kind: 'everything', identifier: null, name: 'everything on the device' }]
         : [
+            ...appsToRemove(deviceId).map((r) => ({ kind: 'managed_app' as const, identifier: r.bundleId, name: `app ${r.bundleId} and its data` })),
             ...profiles
               .ofDevice(deviceId)
               .filter((r) => r.state !== 'removing')
@@ -79,8 +83,13 @@ export function createAppleWipe(opts: { repo: AppleRepo; profiles: PolicyProfile
       const uuids = repo.transaction(() => {
         if (p.effect === 'erase') return [queue.enqueue(buildCommand('EraseDevice', req.pin ? { PIN: req.pin } : {}), [p.device_id], by)];
         const t = now();
-        const rows = profiles.ofDevice(p.device_id).filter((r) => r.state !== 'removing');
         const sent: string[] = [];
+        for (const r of appsToRemove(p.device_id)) {
+          const command = buildCommand('RemoveApplication', { Identifier: r.bundleId });
+          sent.push(queue.enqueue(command, [p.device_id], by));
+          apps.saveManaged([{ ...r, state: 'removing', commandUuid: command.uuid, errorCode: null, errorMessage: null, updatedAt: t }]);
+        }
+        const rows = profiles.ofDevice(p.device_id).filter((r) => r.state !== 'removing');
         for (const r of rows) {
           const command = buildCommand('RemoveProfile', { Identifier: r.identifier });
           sent.push(queue.enqueue(command, [p.device_id], by));

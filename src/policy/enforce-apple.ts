@@ -66,10 +66,26 @@ export function createAppleEnforcer(deps: { repo: PolicyProfileRepo; queue: Comm
       if (r.state === 'pending') (superseded.get(r.commandUuid) ?? superseded.set(r.commandUuid, []).get(r.commandUuid)!).push(r.deviceId);
     };
 
+    // Compiled once per policy version, platform and ownership; a profile with no payloads (a
+    // policy of required apps only, say) is no profile: the device should have none of ours.
+    const compiled = new Map<string, { xml: string; empty: boolean }>();
+    const compiledFor = (t: EffectiveTarget, platform: ApplePlatform, ownership: Ownership, key: string) => {
+      let c = compiled.get(key);
+      if (!c) {
+        const view = compileFor(t.policy!.ref, t.policy!.document, platform, ownership, true);
+        c = { xml: view.xml!, empty: ((view.output as { PayloadContent?: unknown[] }).PayloadContent ?? []).length === 0 };
+        compiled.set(key, c);
+      }
+      return c;
+    };
+
     for (const t of apple) {
       const id = t.device.id;
       if (!live.has(id)) continue;
-      const want = t.policy ? policyProfileIdentifier(t.policy.ref.id) : null;
+      const platform = t.device.platform as ApplePlatform;
+      const ownership = t.device.ownership ?? 'corporate';
+      const key = t.policy ? `${t.policy.ref.id}@${t.policy.ref.version}/${platform}/${ownership}` : '';
+      const want = t.policy && !compiledFor(t, platform, ownership, key).empty ? policyProfileIdentifier(t.policy.ref.id) : null;
       for (const r of rowsOf.get(id) ?? []) {
         if (r.identifier === want || r.state === 'removing' || r.state === 'remove_failed') continue;
         takeBack(r);
@@ -80,20 +96,17 @@ export function createAppleEnforcer(deps: { repo: PolicyProfileRepo; queue: Comm
       const current = have && have.policyVersion === t.policy.ref.version && (have.state === 'pending' || have.state === 'installed' || have.state === 'failed');
       if (current) continue;
       if (have) takeBack(have);
-      const platform = t.device.platform as ApplePlatform;
-      const ownership = t.device.ownership ?? 'corporate';
-      const key = `${t.policy.ref.id}@${t.policy.ref.version}/${platform}/${ownership}`;
       (installs.get(key) ?? installs.set(key, { target: t, platform, ownership, ids: [] }).get(key)!).ids.push(id);
     }
     if (!installs.size && !removals.size) return counts;
 
     const t = now();
-    // Compiled and built before anything is written: a profile that does not compile fails the pass, not half of it.
-    const commands = [...installs.values()].map((b) => {
-      const policy = b.target.policy!;
-      const compiled = compileFor(policy.ref, policy.document, b.platform, b.ownership, true);
-      return { bucket: b, policy, command: buildCommand('InstallProfile', { Payload: Buffer.from(compiled.xml!, 'utf8') }) };
-    });
+    // Built before anything is written: a command that does not build fails the pass, not half of it.
+    const commands = [...installs.entries()].map(([key, b]) => ({
+      bucket: b,
+      policy: b.target.policy!,
+      command: buildCommand('InstallProfile', { Payload: Buffer.from(compiled.get(key)!.xml, 'utf8') }),
+    }));
     repo.transaction(() => {
       for (const [uuid, ids] of superseded) counts.superseded += repo.cancel(uuid, ids, t);
       const rows: PolicyProfileRow[] = [];

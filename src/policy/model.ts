@@ -10,7 +10,7 @@ import { z } from 'zod';
 /** A dotted version such as 17, 17.4 or 14.2.1. */
 const osVersion = z.string().regex(/^\d{1,3}(\.\d{1,3}){0,2}$/, 'must be a version such as 17.4');
 /** An app id: a bundle id (Apple) or a package name (Android). */
-const appId = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/, 'must be an app id such as com.example.app');
+export const appId = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/, 'must be an app id such as com.example.app');
 
 export const PASSCODE_COMPLEXITY = ['any', 'numeric', 'alphanumeric', 'complex'] as const;
 

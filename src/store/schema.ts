@@ -10,3 +10,4 @@ export * from '../webhooks/tables.ts';
 export * from '../audit/tables.ts';
 export * from '../policy/tables.ts';
 export * from '../compliance/tables.ts';
+export * from '../apps/tables.ts';

@@ -138,9 +138,25 @@ export function answerFor(device: AppleDevice, command: Dict): Dict {
       return { ...base, SecurityInfo: securityInfo(device) };
     case 'InstalledApplicationList': {
       const wanted = Array.isArray(c.Identifiers) ? new Set((c.Identifiers as unknown[]).map(String)) : null;
-      const apps = device.persona.apps.filter((a) => !wanted || wanted.has(a.Identifier));
-      // Nothing this simulator installs is managed.
-      return { ...base, InstalledApplicationList: c.ManagedAppsOnly === true ? [] : apps.map((a) => ({ ...a, DynamicSize: Math.round(a.BundleSize / 8), Installing: false, HasUpdateAvailable: false })) };
+      const apps = device.persona.apps.filter((a) => (!wanted || wanted.has(a.Identifier)) && (c.ManagedAppsOnly !== true || device.managedApps.has(a.Identifier)));
+      return { ...base, InstalledApplicationList: apps.map((a) => ({ ...a, DynamicSize: Math.round(a.BundleSize / 8), Installing: false, HasUpdateAvailable: false })) };
+    }
+    case 'ManagedApplicationList':
+      return { ...base, ManagedApplicationList: Object.fromEntries([...device.managedApps].map(([id, flags]) => [id, { Status: 'Managed', ManagementFlags: flags, HasConfiguration: false, HasFeedback: false, IsValidated: true }])) };
+    case 'InstallApplication': {
+      // By bundle id the App Store installs at once; an iTunes store id or a manifest leaves it queued (this device has no store to look in).
+      if (typeof c.Identifier !== 'string') return { ...base, State: 'Queued' };
+      const id = c.Identifier;
+      if (!device.persona.apps.some((a) => a.Identifier === id)) device.persona.apps.push({ Identifier: id, Name: id.split('.').pop()!, ShortVersion: '1.0', Version: '1', BundleSize: 5_000_000 });
+      device.managedApps.set(id, Number(c.ManagementFlags ?? 0));
+      return { ...base, Identifier: id, State: 'Managed' };
+    }
+    case 'RemoveApplication': {
+      const id = String(c.Identifier);
+      if (!device.managedApps.has(id)) return { ...base, ...errorChain('MCMDMErrorDomain', 12029, `The app “${id}” is not managed.`) };
+      device.managedApps.delete(id);
+      device.persona.apps = device.persona.apps.filter((a) => a.Identifier !== id);
+      return base;
     }
     case 'ProfileList':
       return { ...base, ProfileList: device.profiles };
@@ -172,6 +188,9 @@ export function answerFor(device: AppleDevice, command: Dict): Dict {
       const enrollment = device.profiles.find((x) => x.PayloadIdentifier === c.Identifier && ((x.PayloadContent ?? []) as PlistDict[]).some((p) => p.PayloadType === 'com.apple.mdm'));
       if (enrollment) {
         device.profiles = device.profiles.filter((x) => x !== enrollment && !x.IsManaged);
+        // Managed apps installed to go with management (ManagementFlags 1) go too.
+        for (const [id, flags] of device.managedApps) if (flags & 1) device.persona.apps = device.persona.apps.filter((a) => a.Identifier !== id);
+        device.managedApps.clear();
         device.unenrolled = true;
         return base;
       }

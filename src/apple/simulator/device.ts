@@ -62,6 +62,8 @@ export class AppleDevice {
   profiles: PlistDict[];
   /** An EraseDevice was carried out: the device is gone from management. */
   erased = false;
+  /** Apps installed by InstallApplication, with their ManagementFlags. */
+  readonly managedApps = new Map<string, number>();
   /** Its MDM profile was removed (RemoveProfile of the enrollment profile): it should check out. */
   unenrolled = false;
   readonly http: HttpClient;
@@ -71,7 +73,9 @@ export class AppleDevice {
     readonly url: string,
     o: DeviceOptions = {},
   ) {
-    this.persona = o.persona ?? randomPersona();
+    // Its own copy: what happens to this device (apps installed, a passcode set) is not another's.
+    const persona = o.persona ?? randomPersona();
+    this.persona = { ...persona, apps: [...persona.apps] };
     this.udid = udidFor(this.persona.platform);
     this.http = o.http ?? (sharedHttp ??= createHttpClient());
     this.serverUrl = `${url}/mdm`;
