@@ -19,7 +19,8 @@ export const deviceCompliance = sqliteTable(
     /** When the state or the failing rules last changed. */
     changedAt: integer('changed_at', { mode: 'number' }).notNull(),
   },
-  (t) => [index('device_compliance_state').on(t.state)],
+  // (state, device_id): a state's devices in id order, for the devices list's filter and sort.
+  (t) => [index('device_compliance_state').on(t.state, t.deviceId)],
 );
 
 /** Changes only: a state flip or a different set of failing rules. Capped per device. */
