@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../store/db.ts';
 import { BRANCHES, type FleetRow, type FleetSearch } from './fleet-branches.ts';
 import { segments, type Segment } from './fleet-segments.ts';
-import { compareValues } from './fleet-sort.ts';
+import { compareValues, type ComplianceState } from './fleet-sort.ts';
 
 export type { FleetRow, FleetSearch } from './fleet-branches.ts';
 
@@ -70,27 +70,32 @@ export function createFleetQueries(db: Db) {
       return [...kept, ...merged(lookups)].sort((x, y) => sign * (compareValues(x.sortKey, y.sortKey) || compareValues(x.id, y.id))).slice(0, o.limit);
     },
 
-    /** Devices per platform and status (one grouped pass per table, for the dashboard only), Android compliance, and device enrollments since `since`. */
+    /** Devices per platform and status (one grouped pass per table, for the dashboard only), and device enrollments since `since`. */
     summary(since: number) {
       const rows = db.all<{ platform: string | null; status: string | null; n: number }>(
         sql`SELECT d.platform, e.status, count(*) AS n FROM apple_devices d LEFT JOIN apple_enrollments e ON e.id = d.id GROUP BY d.platform, e.status
           UNION ALL SELECT 'android', status, count(*) FROM android_devices GROUP BY status`,
       );
-      const compliance = db.all<{ compliant: number | null; n: number }>(
-        // Compliance as evaluated (src/compliance): a device not evaluated yet counts as not compliant.
-        sql`SELECT (c.state = 'compliant') AS compliant, count(*) AS n FROM android_devices d LEFT JOIN device_compliance c ON c.device_id = d.id
-          WHERE d.status = 'enrolled' GROUP BY c.state = 'compliant'`,
-      );
       const recent = db.get<{ n: number }>(
         sql`SELECT (SELECT count(*) FROM apple_enrollments WHERE enrolled_at >= ${since} AND type IN ('device', 'user-enrollment-device'))
           + (SELECT count(*) FROM android_devices WHERE created_at >= ${since}) AS n`,
       )!.n;
-      return {
-        rows,
-        enrolledSince: recent,
-        androidCompliant: compliance.filter((r) => r.compliant === 1).reduce((a, r) => a + r.n, 0),
-        androidNonCompliant: compliance.filter((r) => r.compliant !== 1).reduce((a, r) => a + r.n, 0),
-      };
+      return { rows, enrolledSince: recent };
+    },
+
+    /**
+     * Enrolled devices per platform and compliance state, as evaluated (src/compliance): a device
+     * with no row, or a row saying unknown, is unknown. Removed devices keep their last verdict,
+     * so they are left out. One grouped pass per table, for the dashboard.
+     */
+    complianceSummary() {
+      const rows = db.all<{ platform: string; state: string | null; n: number }>(
+        sql`SELECT coalesce(d.platform, 'unknown') AS platform, c.state, count(*) AS n FROM apple_devices d JOIN apple_enrollments e ON e.id = d.id
+            LEFT JOIN device_compliance c ON c.device_id = d.id WHERE e.status = 'enrolled' GROUP BY 1, 2
+          UNION ALL SELECT 'android', c.state, count(*) FROM android_devices d LEFT JOIN device_compliance c ON c.device_id = d.id
+            WHERE d.status = 'enrolled' GROUP BY 2`,
+      );
+      return rows.map((r) => ({ platform: r.platform, state: (r.state === 'compliant' || r.state === 'noncompliant' ? r.state : 'unknown') as ComplianceState, n: r.n }));
     },
 
     /** The latest commands sent to any channel of an Apple device, newest first. */
