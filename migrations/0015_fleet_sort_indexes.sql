@@ -1,5 +1,6 @@
 DROP INDEX `device_compliance_state`;--> statement-breakpoint
 CREATE INDEX `device_compliance_state` ON `device_compliance` (`state`,`device_id`);--> statement-breakpoint
+CREATE INDEX `device_compliance_device_state` ON `device_compliance` (`device_id`,`state`);--> statement-breakpoint
 CREATE INDEX `apple_devices_sort_name` ON `apple_devices` (lower(coalesce("device_name", '')),`id`);--> statement-breakpoint
 CREATE INDEX `apple_devices_sort_model` ON `apple_devices` (lower(coalesce("model_name", "model", '')),`id`);--> statement-breakpoint
 CREATE INDEX `apple_devices_sort_os` ON `apple_devices` (printf('%s %05d %s', "platform", CAST("os_version" AS INTEGER), "os_version"),`id`);--> statement-breakpoint

@@ -239,7 +239,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       else p.pending += r.n;
       byPlatform.set(key, p);
     }
-    for (const r of deps.fleet.complianceSummary()) {
+    for (const r of s.compliance) {
       const p = byPlatform.get(r.platform);
       if (p) p[r.state] += r.n;
     }

@@ -70,32 +70,40 @@ export function createFleetQueries(db: Db) {
       return [...kept, ...merged(lookups)].sort((x, y) => sign * (compareValues(x.sortKey, y.sortKey) || compareValues(x.id, y.id))).slice(0, o.limit);
     },
 
-    /** Devices per platform and status (one grouped pass per table, for the dashboard only), and device enrollments since `since`. */
+    /**
+     * Devices per platform and status, the enrolled ones' compliance (as evaluated, src/compliance:
+     * no row, or a row saying unknown, is unknown; removed devices keep their last verdict, so only
+     * enrolled ones count), and device enrollments since `since`. One grouped pass per table: for
+     * the dashboard and /metrics only. INDEXED BY: without ANALYZE's statistics SQLite takes the
+     * primary key's index and reads every compliance row (its rules are its bulk) for the state
+     * that (device_id, state) holds: 1.3 s instead of 0.3 s at 100,000 devices.
+     */
     summary(since: number) {
-      const rows = db.all<{ platform: string | null; status: string | null; n: number }>(
-        sql`SELECT d.platform, e.status, count(*) AS n FROM apple_devices d LEFT JOIN apple_enrollments e ON e.id = d.id GROUP BY d.platform, e.status
-          UNION ALL SELECT 'android', status, count(*) FROM android_devices GROUP BY status`,
+      const grouped = db.all<{ platform: string | null; status: string | null; state: string | null; n: number }>(
+        sql`SELECT d.platform, e.status, c.state, count(*) AS n FROM apple_devices d LEFT JOIN apple_enrollments e ON e.id = d.id
+            LEFT JOIN device_compliance c INDEXED BY device_compliance_device_state ON c.device_id = d.id GROUP BY 1, 2, 3
+          UNION ALL SELECT 'android', d.status, c.state, count(*) FROM android_devices d
+            LEFT JOIN device_compliance c INDEXED BY device_compliance_device_state ON c.device_id = d.id GROUP BY 2, 3`,
       );
+      const rows = new Map<string, { platform: string | null; status: string | null; n: number }>();
+      const compliance = new Map<string, { platform: string; state: ComplianceState; n: number }>();
+      for (const g of grouped) {
+        const k = JSON.stringify([g.platform, g.status]);
+        const r = rows.get(k) ?? { platform: g.platform, status: g.status, n: 0 };
+        r.n += g.n;
+        rows.set(k, r);
+        if (g.status !== 'enrolled') continue;
+        const state: ComplianceState = g.state === 'compliant' || g.state === 'noncompliant' ? g.state : 'unknown';
+        const platform = g.platform ?? 'unknown';
+        const c = compliance.get(platform + ' ' + state) ?? { platform, state, n: 0 };
+        c.n += g.n;
+        compliance.set(platform + ' ' + state, c);
+      }
       const recent = db.get<{ n: number }>(
         sql`SELECT (SELECT count(*) FROM apple_enrollments WHERE enrolled_at >= ${since} AND type IN ('device', 'user-enrollment-device'))
           + (SELECT count(*) FROM android_devices WHERE created_at >= ${since}) AS n`,
       )!.n;
-      return { rows, enrolledSince: recent };
-    },
-
-    /**
-     * Enrolled devices per platform and compliance state, as evaluated (src/compliance): a device
-     * with no row, or a row saying unknown, is unknown. Removed devices keep their last verdict,
-     * so they are left out. One grouped pass per table, for the dashboard.
-     */
-    complianceSummary() {
-      const rows = db.all<{ platform: string; state: string | null; n: number }>(
-        sql`SELECT coalesce(d.platform, 'unknown') AS platform, c.state, count(*) AS n FROM apple_devices d JOIN apple_enrollments e ON e.id = d.id
-            LEFT JOIN device_compliance c ON c.device_id = d.id WHERE e.status = 'enrolled' GROUP BY 1, 2
-          UNION ALL SELECT 'android', c.state, count(*) FROM android_devices d LEFT JOIN device_compliance c ON c.device_id = d.id
-            WHERE d.status = 'enrolled' GROUP BY 2`,
-      );
-      return rows.map((r) => ({ platform: r.platform, state: (r.state === 'compliant' || r.state === 'noncompliant' ? r.state : 'unknown') as ComplianceState, n: r.n }));
+      return { rows: [...rows.values()], compliance: [...compliance.values()], enrolledSince: recent };
     },
 
     /** The latest commands sent to any channel of an Apple device, newest first. */
