@@ -2,7 +2,9 @@
 // child process, an admin signed in over HTTP. Timed one request at a time, as an admin clicks
 // and types: the devices page, keyset pages deep into the list, filters, and search as you type
 // (the htmx partial, one request per keystroke) for names, serial numbers and users, matching or
-// not. Reference, on the same server: GET /healthz, a request that does no work.
+// not; each sortable column both ways, first pages and keyset pages deep into the sort; the
+// compliance filter (device_compliance seeded for most devices). Reference, on the same server:
+// GET /healthz, a request that does no work.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
+import { SORT_KEYS } from '../../src/devices/fleet-sort.ts';
 import { compose } from '../../src/main.ts';
 import { ConsoleClient } from '../../test/support/console.ts';
 import { MDM_BIN, benchEnv, benchMain, elapsed, freePort, launch, logger, machine, numberOption, parseOptions, quantile, table } from './lib.ts';
@@ -53,8 +56,14 @@ function seed(dataDir: string, n: number, rnd: () => number): Array<{ name: stri
     );
     const android = db.prepare(
       `INSERT INTO android_devices (id, name, enterprise_name, status, ownership, management_mode, user_email, serial_number, device_name, model, brand,
-         android_version, policy_compliant, reported_at, created_at, updated_at) VALUES (?, ?, 'enterprises/LCbench', ?, ?, ?, ?, ?, ?, ?, 'google', '15', ?, ?, ?, ?)`,
+         android_version, policy_compliant, last_status_report_at, enrolled_at, reported_at, created_at, updated_at) VALUES (?, ?, 'enterprises/LCbench', ?, ?, ?, ?, ?, ?, ?, 'google', ?, ?, ?, ?, ?, ?, ?)`,
     );
+    const compliance = db.prepare(`INSERT INTO device_compliance (device_id, platform, state, failing_rules, evaluated_at, changed_at) VALUES (?, ?, ?, '[]', ?, ?)`);
+    /** Most devices evaluated and compliant, some not, a few unknown, some never evaluated (no row). */
+    const verdict = (i: number) => {
+      const r = (i * 7_919) % 100;
+      return r < 78 ? 'compliant' : r < 88 ? 'noncompliant' : r < 92 ? 'unknown' : null;
+    };
     db.transaction(() => {
       for (let i = 0; i < n; i++) {
         const who = `${FIRST[i % FIRST.length]}${Math.floor(i / FIRST.length)}`;
@@ -62,18 +71,25 @@ function seed(dataDir: string, n: number, rnd: () => number): Array<{ name: stri
         const serial = alnum(10);
         const enrolled = rnd() < 0.95 ? 'enrolled' : 'unenrolled';
         const seen = t - Math.floor(rnd() * 30 * 86_400_000);
+        // Derived from i, not rnd(): the fleet the earlier phases read stays the one it was.
+        const enrolledAt = t - ((i * 7_919) % 730) * 86_400_000;
+        const state = verdict(i);
         if (i % 10 === 9) {
           const model = ANDROID_MODELS[i % ANDROID_MODELS.length]!;
           const name = `${who}'s ${model}`;
           const personal = rnd() < 0.3;
-          android.run(crypto.randomUUID(), `enterprises/LCbench/devices/${i}`, enrolled === 'enrolled' ? 'enrolled' : 'removed', personal ? 'personal' : 'corporate', personal ? 'PROFILE_OWNER' : 'DEVICE_OWNER', user, serial, name, model, rnd() < 0.9 ? 1 : 0, seen, t, t);
+          const id = crypto.randomUUID();
+          const version = ['13', '14', '15', '9'][i % 4]!;
+          android.run(id, `enterprises/LCbench/devices/${i}`, enrolled === 'enrolled' ? 'enrolled' : 'removed', personal ? 'personal' : 'corporate', personal ? 'PROFILE_OWNER' : 'DEVICE_OWNER', user, serial, name, model, version, rnd() < 0.9 ? 1 : 0, seen, enrolledAt, seen, t, t);
+          if (state) compliance.run(id, 'android', state, t, t);
           if (i % 997 === 0) samples.push({ name, serial, user });
         } else {
           const [platform, product, model, kind] = APPLE_MODELS[i % APPLE_MODELS.length]!;
           const udid = crypto.randomUUID().toUpperCase();
           const name = `${who}'s ${kind}`;
           appleDevice.run(udid, udid, serial, name, model, kind, product, platform === 'macos' ? '15.1' : '18.1', platform, t, t);
-          enrollment.run(udid, udid, enrolled, rnd() < 0.2 ? 'personal' : 'corporate', user, t, seen, t);
+          enrollment.run(udid, udid, enrolled, rnd() < 0.2 ? 'personal' : 'corporate', user, enrolledAt, seen, t);
+          if (state) compliance.run(udid, platform, state, t, t);
           if (i % 997 === 0) samples.push({ name, serial, user });
         }
       }
@@ -144,17 +160,22 @@ async function bench(argv: string[]): Promise<void> {
     for (let i = 0; i < 20; i++) await admin.get('/devices');
 
     await time('reference: GET /healthz', null, repeat(() => ['/healthz']));
+    /** The first `n` pages from `first`, by the Next links the pages show (fetched untimed, to be timed after). */
+    const follow = async (first: string, n: number) => {
+      const pages: Array<[string]> = [];
+      let next: string | null = first;
+      while (pages.length < n && next) {
+        pages.push([next]);
+        const page = await admin.get(next);
+        const m = /href="(\/devices\?[^"]*)"[^>]*>Next page/.exec(page.text);
+        next = m ? m[1]!.replace(/&amp;/g, '&') : null;
+      }
+      return pages;
+    };
+
     await time('devices page, first page', PAGE_TARGET_MS, repeat(() => ['/devices']));
     // Deep into the list: follow "Next page" as far as the requests go.
-    const deep: Array<[string]> = [];
-    let next: string | null = '/devices';
-    while (deep.length < requests && next) {
-      deep.push([next]);
-      const page = await admin.get(next);
-      const m = /href="(\/devices\?[^"]*)"[^>]*>Next page/.exec(page.text);
-      next = m ? m[1]!.replace(/&amp;/g, '&') : null;
-    }
-    await time('devices page, keyset pages 1..N', PAGE_TARGET_MS, deep);
+    await time('devices page, keyset pages 1..N', PAGE_TARGET_MS, await follow('/devices', requests));
     await time('filters: platform, enrolled', PAGE_TARGET_MS, repeat((i) => [['/devices?platform=android', '/devices?platform=macos&enrolled=false', '/devices?enrolled=true', '/devices?platform=ios'][i % 4]!]));
 
     // Search as you type: every prefix of what an admin looks for, one htmx request per keystroke.
@@ -167,6 +188,21 @@ async function bench(argv: string[]): Promise<void> {
     await time('search as you type (names, serials, users)', SEARCH_TARGET_MS, typed);
     await time('search: no match', SEARCH_TARGET_MS, repeat((i) => [`/devices?q=${encodeURIComponent(`zz${i}q`)}`, htmx]));
     await time('search + filter', SEARCH_TARGET_MS, repeat((i) => [`/devices?q=${encodeURIComponent(samples[i % samples.length]!.user.slice(0, 3))}&platform=android`, htmx]));
+
+    // Sorting: each column both ways, its first page (the htmx partial, as a heading's click asks),
+    // then its Next links followed deep into the list.
+    const sorts = SORT_KEYS.flatMap((key) => (['asc', 'desc'] as const).map((dir) => `sort=${key}&dir=${dir}`));
+    await time('sort: first page, each key both ways', PAGE_TARGET_MS, repeat((i) => [`/devices?${sorts[i % sorts.length]}`, htmx]));
+    for (const sort of sorts) {
+      await time(`sort ${sort.replace('sort=', '').replace('&dir=', ' ')}: keyset pages 1..N`, PAGE_TARGET_MS, await follow(`/devices?${sort}`, Math.max(10, Math.floor(requests / 4))));
+    }
+    await time('search + sort (last seen, newest first)', SEARCH_TARGET_MS, typed.map(([p, h]): [string, Record<string, string>] => [`${p}&sort=last_seen&dir=desc`, h]));
+
+    const complianceFilters = ['compliance=compliant', 'compliance=noncompliant', 'compliance=unknown', 'compliance=noncompliant&platform=android', 'compliance=unknown&sort=last_seen&dir=desc', 'compliance=noncompliant&sort=name&dir=asc'];
+    await time('compliance filter (alone, with platform, sorted)', PAGE_TARGET_MS, repeat((i) => [`/devices?${complianceFilters[i % complianceFilters.length]}`]));
+    await time('compliance filter: keyset pages 1..N (not compliant)', PAGE_TARGET_MS, await follow('/devices?compliance=noncompliant', requests));
+    await time('compliance filter: keyset pages 1..N (unknown)', PAGE_TARGET_MS, await follow('/devices?compliance=unknown', requests));
+    await time('dashboard (compliance per platform)', null, repeat((): [string] => ['/']).slice(0, 20));
   } finally {
     await server.stop();
     if (values.keep) log(`kept ${dir}`);

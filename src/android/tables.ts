@@ -157,6 +157,12 @@ export const androidDevices = sqliteTable(
     index('android_devices_user_email_lower').on(sql`lower(${t.userEmail})`),
     // The device-trust lookup (GET /api/v1/compliance?enterprise_id=): the id lives in Google's hardwareInfo.
     index('android_devices_enterprise_specific_id').on(sql`json_extract(${t.hardwareInfo}, '$.enterpriseSpecificId')`),
+    // The devices list sorted by these (src/devices/fleet-branches.ts): (key, id), written as the queries write them.
+    index('android_devices_sort_name').on(sql`lower(coalesce(${t.deviceName}, ''))`, t.id),
+    index('android_devices_sort_model').on(sql`lower(coalesce(${t.manufacturer}, ${t.model}, ''))`, t.id),
+    index('android_devices_sort_os').on(sql`printf('%s %05d %s', 'android', CAST(${t.androidVersion} AS INTEGER), ${t.androidVersion})`, t.id),
+    index('android_devices_sort_enrolled').on(sql`coalesce(${t.enrolledAt}, -1)`, t.id),
+    index('android_devices_sort_last_seen').on(sql`coalesce(${t.lastStatusReportAt}, -1)`, t.id),
   ],
 );
 

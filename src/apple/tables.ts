@@ -67,6 +67,9 @@ export const appleEnrollments = sqliteTable(
     // The console: recent enrollments on the dashboard, search by user.
     index('apple_enrollments_enrolled_at').on(t.enrolledAt),
     index('apple_enrollments_user_email').on(sql`lower(${t.userEmail})`),
+    // The devices list sorted by these (src/devices/fleet-branches.ts): (key, id), NULL as -1, as the queries say it.
+    index('apple_enrollments_sort_enrolled').on(sql`coalesce(${t.enrolledAt}, -1)`, t.id),
+    index('apple_enrollments_sort_last_seen').on(sql`coalesce(${t.lastSeenAt}, -1)`, t.id),
   ],
 );
 
@@ -106,6 +109,10 @@ export const appleDevices = sqliteTable(
     index('apple_devices_model_name_lower').on(sql`lower(${t.modelName})`),
     // (platform, id): a platform filter reads its devices already in the list's id order.
     index('apple_devices_platform').on(t.platform, t.id),
+    // The devices list sorted by these (src/devices/fleet-branches.ts): (key, id), written as the queries write them.
+    index('apple_devices_sort_name').on(sql`lower(coalesce(${t.deviceName}, ''))`, t.id),
+    index('apple_devices_sort_model').on(sql`lower(coalesce(${t.modelName}, ${t.model}, ''))`, t.id),
+    index('apple_devices_sort_os').on(sql`printf('%s %05d %s', ${t.platform}, CAST(${t.osVersion} AS INTEGER), ${t.osVersion})`, t.id),
   ],
 );
 

@@ -19,7 +19,13 @@ export const deviceCompliance = sqliteTable(
     /** When the state or the failing rules last changed. */
     changedAt: integer('changed_at', { mode: 'number' }).notNull(),
   },
-  (t) => [index('device_compliance_state').on(t.state)],
+  (t) => [
+    // (state, device_id): a state's devices in id order, for the devices list's filter and sort.
+    index('device_compliance_state').on(t.state, t.deviceId),
+    // (device_id, state): a device's state without reading its row (the rules are its bulk), for
+    // the list's column and filters and the dashboard's pass over every device.
+    index('device_compliance_device_state').on(t.deviceId, t.state),
+  ],
 );
 
 /** Changes only: a state flip or a different set of failing rules. Capped per device. */

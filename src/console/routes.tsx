@@ -10,6 +10,7 @@ import { auditFilters } from '../audit/query.ts';
 import type { Actor, Audit } from '../audit/service.ts';
 import { deviceTarget } from '../audit/targets.ts';
 import type { FleetQueries } from '../devices/fleet-queries.ts';
+import { COMPLIANCE_STATES, SORT_KEYS, decodeCursor, encodeCursor } from '../devices/fleet-sort.ts';
 import { DEVICE_QUERIES } from '../apple/inventory-commands.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -28,7 +29,7 @@ import type { AndroidCommands } from '../android/commands.ts';
 import type { AndroidWipe, WipePlan } from '../android/wipe.ts';
 import { DevicePage } from './pages/device.tsx';
 import type { Compliance } from '../compliance/service.ts';
-import { DeviceResults, DevicesPage, type DeviceFilters } from './pages/devices.tsx';
+import { DeviceResults, DevicesPage, SortFields, type DeviceFilters } from './pages/devices.tsx';
 import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
 import { LoginCodePage, LoginPage, SetupPage } from './pages/login.tsx';
 import { TwoFactorPage } from './pages/two-factor.tsx';
@@ -77,7 +78,14 @@ const filtersSchema = z.object({
   enrolled: z.enum(['', 'true', 'false']).catch(''),
   ownership: z.enum(['', 'corporate', 'personal']).catch(''),
   seen: z.enum(['', '1d', '7d', 'not30d']).catch(''),
-  after: z.string().max(200).catch(''),
+  compliance: z.enum(['', ...COMPLIANCE_STATES]).catch(''),
+  after: z.string().max(400).catch(''),
+});
+
+/** Unlike the filters, a sort the list does not have is refused: a page in another order than asked would mislead. */
+const sortSchema = z.object({
+  sort: z.enum(['', ...SORT_KEYS], { message: `sort must be one of ${SORT_KEYS.join(', ')}` }).default(''),
+  dir: z.enum(['asc', 'desc'], { message: 'dir must be asc or desc' }).default('asc'),
 });
 
 const lockForm = z.object({
@@ -225,17 +233,21 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const byPlatform = new Map<string, DashboardData['platforms'][number]>();
     for (const r of s.rows) {
       const key = r.platform ?? 'unknown';
-      const p = byPlatform.get(key) ?? { platform: key, enrolled: 0, pending: 0, unenrolled: 0 };
+      const p = byPlatform.get(key) ?? { platform: key, enrolled: 0, pending: 0, unenrolled: 0, compliant: 0, noncompliant: 0, unknown: 0 };
       if (r.status === 'enrolled') p.enrolled += r.n;
       else if (r.status === 'unenrolled' || r.status === 'removed') p.unenrolled += r.n;
       else p.pending += r.n;
       byPlatform.set(key, p);
     }
+    for (const r of s.compliance) {
+      const p = byPlatform.get(r.platform);
+      if (p) p[r.state] += r.n;
+    }
     const push = deps.push.status();
     const data: DashboardData = {
       platforms: [...byPlatform.values()].sort((a, b) => a.platform.localeCompare(b.platform)),
       enrolledLast7Days: s.enrolledSince,
-      android: { compliant: s.androidCompliant, nonCompliant: s.androidNonCompliant, bound: deps.android.enterprise() !== null },
+      androidBound: deps.android.enterprise() !== null,
       push: push && { state: push.state, daysLeft: push.daysLeft, topic: push.topic },
       ca: expiryOf(deps.caNotAfter(), now()),
     };
@@ -243,7 +255,11 @@ export function consoleRoutes(deps: ConsoleDeps) {
   });
 
   app.get('/devices', signedIn, (c) => {
-    const filters = filtersSchema.parse(c.req.query()) as DeviceFilters;
+    const sorting = sortSchema.safeParse(c.req.query());
+    if (!sorting.success) throw new AppError('invalid_request', sorting.error.issues[0]!.message);
+    const filters: DeviceFilters = { ...(filtersSchema.parse(c.req.query()) as Omit<DeviceFilters, 'sort' | 'dir'>), ...sorting.data };
+    const sort = filters.sort || undefined;
+    const cursor = filters.after && sort ? decodeCursor(filters.after, sort) : null;
     // One row more than shown tells whether a next page exists, without counting.
     const rows = deps.fleet.search({
       q: filters.q,
@@ -251,14 +267,25 @@ export function consoleRoutes(deps: ConsoleDeps) {
       enrolled: filters.enrolled === '' ? undefined : filters.enrolled === 'true',
       ownership: filters.ownership || undefined,
       ...(filters.seen === '1d' ? { seenSince: now() - DAY_MS } : filters.seen === '7d' ? { seenSince: now() - WEEK_MS } : filters.seen === 'not30d' ? { notSeenSince: now() - 30 * DAY_MS } : {}),
-      afterId: filters.after || undefined,
+      compliance: filters.compliance || undefined,
+      sort,
+      dir: filters.dir,
+      ...(cursor ? { afterId: cursor.id, afterKey: cursor.key } : { afterId: filters.after || undefined }),
       limit: PAGE_SIZE + 1,
     });
     const page = rows.slice(0, PAGE_SIZE);
-    const nextAfter = rows.length > PAGE_SIZE ? page[page.length - 1]!.id : null;
+    const last = rows.length > PAGE_SIZE ? page[page.length - 1]! : null;
+    // Unsorted, the id alone places the next page, as before sorting existed.
+    const nextAfter = last && (sort ? encodeCursor({ key: last.sortKey, id: last.id }) : last.id);
     // htmx asks for the results alone; a full load (no JavaScript, a reload, history) gets the page.
     if (c.req.header('hx-request') === 'true' && c.req.header('hx-target') === 'results' && c.req.header('hx-history-restore-request') !== 'true') {
-      return render(c, <DeviceResults filters={filters} rows={page} nextAfter={nextAfter} />);
+      return render(
+        c,
+        <>
+          <DeviceResults filters={filters} rows={page} nextAfter={nextAfter} />
+          <SortFields filters={filters} oob />
+        </>,
+      );
     }
     return render(c, <DevicesPage session={c.get('session')} filters={filters} rows={page} nextAfter={nextAfter} />);
   });

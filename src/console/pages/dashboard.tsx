@@ -3,10 +3,10 @@ import type { ExpiryState } from '../../push/expiry.ts';
 import { Banner, Layout } from '../layout.tsx';
 
 export interface DashboardData {
-  platforms: Array<{ platform: string; enrolled: number; pending: number; unenrolled: number }>;
+  /** Devices by enrollment state; the compliance counts are of the enrolled ones (device_compliance; no verdict is unknown). */
+  platforms: Array<{ platform: string; enrolled: number; pending: number; unenrolled: number; compliant: number; noncompliant: number; unknown: number }>;
   enrolledLast7Days: number;
-  /** Enrolled Android devices by their last report's policyCompliant. */
-  android: { compliant: number; nonCompliant: number; bound: boolean };
+  androidBound: boolean;
   push: { state: ExpiryState; daysLeft: number; topic: string } | null;
   ca: { state: ExpiryState; daysLeft: number };
 }
@@ -34,7 +34,7 @@ function PushBanner(props: { push: DashboardData['push'] }) {
 
 export function DashboardPage(props: { session: Session; data: DashboardData }) {
   const { data } = props;
-  const total = (k: 'enrolled' | 'pending' | 'unenrolled') => data.platforms.reduce((n, p) => n + p[k], 0);
+  const total = (k: Exclude<keyof DashboardData['platforms'][number], 'platform'>) => data.platforms.reduce((n, p) => n + p[k], 0);
   return (
     <Layout title="Dashboard" session={props.session} nav="dashboard">
       <h1>Dashboard</h1>
@@ -46,7 +46,7 @@ export function DashboardPage(props: { session: Session; data: DashboardData }) 
             : `The appliance CA certificate expires in ${data.ca.daysLeft} days.`}
         </Banner>
       ) : null}
-      {data.android.bound ? null : (
+      {data.androidBound ? null : (
         <Banner kind="warn">
           No Android enterprise is bound: Android devices cannot enroll. <a href="/android">Bind one</a>.
         </Banner>
@@ -69,15 +69,19 @@ export function DashboardPage(props: { session: Session; data: DashboardData }) 
           enrolled in the last 7 days
         </div>
       </div>
-      {data.android.compliant + data.android.nonCompliant > 0 ? (
-        <div class="cards">
+      {total('enrolled') > 0 ? (
+        <div class="cards" aria-label="Compliance of enrolled devices">
           <div class="card">
-            <div class="big" data-testid="android-compliant">{data.android.compliant}</div>
-            Android devices compliant with their policy
+            <div class="big" data-testid="compliant">{total('compliant')}</div>
+            <a href="/devices?enrolled=true&compliance=compliant">compliant</a> with their policy
           </div>
           <div class="card">
-            <div class="big" data-testid="android-non-compliant">{data.android.nonCompliant}</div>
-            Android devices not compliant (or not reported yet)
+            <div class="big" data-testid="non-compliant">{total('noncompliant')}</div>
+            <a href="/devices?enrolled=true&compliance=noncompliant">not compliant</a>
+          </div>
+          <div class="card">
+            <div class="big" data-testid="compliance-unknown">{total('unknown')}</div>
+            <a href="/devices?enrolled=true&compliance=unknown">compliance unknown</a> (not evaluated yet)
           </div>
         </div>
       ) : null}
@@ -93,6 +97,9 @@ export function DashboardPage(props: { session: Session; data: DashboardData }) 
                 <th scope="col" class="num">Enrolled</th>
                 <th scope="col" class="num">Pending</th>
                 <th scope="col" class="num">Unenrolled</th>
+                <th scope="col" class="num">Compliant</th>
+                <th scope="col" class="num">Not compliant</th>
+                <th scope="col" class="num">Unknown</th>
               </tr>
             </thead>
             <tbody>
@@ -104,6 +111,9 @@ export function DashboardPage(props: { session: Session; data: DashboardData }) 
                   <td class="num">{p.enrolled}</td>
                   <td class="num">{p.pending}</td>
                   <td class="num">{p.unenrolled}</td>
+                  <td class="num" data-testid={`${p.platform}-compliant`}>{p.compliant}</td>
+                  <td class="num" data-testid={`${p.platform}-non-compliant`}>{p.noncompliant}</td>
+                  <td class="num" data-testid={`${p.platform}-compliance-unknown`}>{p.unknown}</td>
                 </tr>
               ))}
             </tbody>
