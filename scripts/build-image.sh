@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Builds the appliance's container image from the Dockerfile and writes it as a tar for
+# `docker load -i`.
+#
+#   scripts/build-image.sh [--tag NAME:TAG] [--output FILE.tar | --no-export] [--builder auto|docker|buildah]
+#                          [--build-image IMAGE] [--runtime-image IMAGE]
+#
+#   --tag            the image's name (default open-mdm-appliance:<package.json version>)
+#   --output         the docker-archive tar (default dist-image/open-mdm-appliance-<version>.tar)
+#   --no-export      build only; no tar
+#   --builder        auto (default): docker when a Docker daemon answers (`docker info`), else buildah
+#   --build-image    base of the build stage (default: docker node:20-bookworm; buildah a local base)
+#   --runtime-image  base of the run stage (default: docker node:20-bookworm-slim; buildah a local base)
+#
+# Without a Docker daemon (CI, a VM without Docker) it builds with buildah as root
+# (`apt-get install -y buildah debootstrap`), storage driver vfs, isolation chroot, from two base
+# images made here without any registry: Debian bookworm (debootstrap --variant=minbase from
+# $DEBIAN_MIRROR) with this machine's Node 20 in /usr/local (node; for the build base also npm,
+# Node's headers for node-gyp, python3, make, g++). The build base also trusts the CA file this
+# machine's Node is given in NODE_EXTRA_CA_CERTS (a TLS-intercepting proxy in front of the npm
+# registry); that base is used for the build stage only, and nothing of it is in the image.
+#
+# Environment:
+#   MDM_IMAGE_CACHE  the debootstrapped root filesystems (tars) and the .debs they came from, kept
+#                    so a second build needs no debootstrap (default .cache/image in the repository)
+#   DEBIAN_MIRROR    default http://deb.debian.org/debian
+#
+# The local base images are kept in buildah's storage under localhost/mdm-base-{build,runtime},
+# tagged with a hash of what went into them (Node's version, the recipe): a second build reuses
+# them and buildah's layer cache (npm ci runs again only when package-lock.json changed).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$ROOT/package.json")
+[[ -n "$VERSION" ]] || { echo "build-image: no version in package.json" >&2; exit 1; }
+TAG="open-mdm-appliance:$VERSION"
+OUTPUT="$ROOT/dist-image/open-mdm-appliance-$VERSION.tar"
+EXPORT=1
+BUILDER=auto
+BUILD_IMAGE=
+RUNTIME_IMAGE=
+CACHE=${MDM_IMAGE_CACHE:-$ROOT/.cache/image}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SUITE=bookworm
+# Bump when the way the bases are made changes: a new hash makes new bases.
+RECIPE=2
+
+die() { echo "build-image: $*" >&2; exit 1; }
+need_arg() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --tag) need_arg "$@"; TAG=$2; shift 2 ;;
+    --output) need_arg "$@"; OUTPUT=$(realpath -m "$2"); shift 2 ;;
+    --no-export) EXPORT=0; shift ;;
+    --builder) need_arg "$@"; BUILDER=$2; shift 2 ;;
+    --build-image) need_arg "$@"; BUILD_IMAGE=$2; shift 2 ;;
+    --runtime-image) need_arg "$@"; RUNTIME_IMAGE=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (--help)" ;;
+  esac
+done
+case "$BUILDER" in
+  auto) if command -v docker >/dev/null && docker info >/dev/null 2>&1; then BUILDER=docker; else BUILDER=buildah; fi ;;
+  docker|buildah) ;;
+  *) die "--builder must be auto, docker or buildah" ;;
+esac
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
+started=$SECONDS
+
+if [[ "$BUILDER" == docker ]]; then
+  args=()
+  [[ -n "$BUILD_IMAGE" ]] && args+=(--build-arg "BUILD_IMAGE=$BUILD_IMAGE")
+  [[ -n "$RUNTIME_IMAGE" ]] && args+=(--build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE")
+  echo "build-image: docker build -t $TAG" >&2
+  docker build "${args[@]}" -t "$TAG" -f "$ROOT/Dockerfile" "$ROOT"
+  size=$(docker image inspect --format '{{.Size}}' "$TAG")
+  if [[ $EXPORT == 1 ]]; then
+    mkdir -p "$(dirname "$OUTPUT")"
+    docker save -o "$OUTPUT" "$TAG"
+  fi
+else
+  [[ $(id -u) == 0 ]] || die "building with buildah needs root (no Docker daemon answers 'docker info')"
+  command -v buildah >/dev/null || die "no Docker daemon and no buildah: apt-get install -y buildah debootstrap"
+  B=(buildah --storage-driver vfs)
+
+  # One base: debootstrap (cached as a tar) + this machine's Node, committed as a local image.
+  # $1 build|runtime, $2 extra Debian packages (comma-separated).
+  make_base() {
+    local kind=$1 include=$2 node npm_dir headers ca="" key name rootfs tmp ctr
+    node=$(readlink -f "$(command -v node)") || die "no node on PATH"
+    [[ $("$node" -p 'process.versions.node.split(".")[0]') == 20 ]] || die "$node is not Node 20"
+    if [[ $kind == build ]]; then
+      npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")") || die "no npm on PATH"
+      [[ -f "$npm_dir/package.json" ]] || die "npm's directory not found (from $(command -v npm))"
+      headers=$(dirname "$(dirname "$node")")/include/node
+      [[ -f "$headers/node.h" ]] || die "Node's headers not found in $headers (node-gyp needs them to build better-sqlite3)"
+      [[ -n "${NODE_EXTRA_CA_CERTS:-}" && -r "$NODE_EXTRA_CA_CERTS" ]] && ca=$NODE_EXTRA_CA_CERTS
+    fi
+    key=$( {
+      echo "$RECIPE $SUITE $MIRROR $include"
+      "$node" --version
+      if [[ $kind == build ]]; then cat "$npm_dir/package.json"; fi
+      if [[ -n "$ca" ]]; then cat "$ca"; fi
+    } | sha256sum | cut -c1-16)
+    name=localhost/mdm-base-$kind:$key
+    if "${B[@]}" inspect --type image "$name" >/dev/null 2>&1; then
+      echo "build-image: base $name (kept from an earlier build)" >&2
+      BASE=$name
+      return
+    fi
+    command -v debootstrap >/dev/null || die "no debootstrap: apt-get install -y debootstrap"
+    mkdir -p "$CACHE/debs"
+    rootfs="$CACHE/rootfs-$kind-$(echo "$RECIPE $SUITE $MIRROR $include" | sha256sum | cut -c1-16).tar"
+    if [[ ! -f "$rootfs" ]]; then
+      echo "build-image: debootstrap $SUITE ($kind${include:+: $include}) from $MIRROR" >&2
+      tmp=$(mktemp -d "$CACHE/debootstrap.XXXXXX")
+      local t0=$SECONDS
+      if ! debootstrap --variant=minbase ${include:+--include="$include"} --cache-dir="$CACHE/debs" "$SUITE" "$tmp/root" "$MIRROR" >"$tmp/log" 2>&1; then
+        tail -20 "$tmp/log" >&2
+        rm -rf "$tmp"
+        die "debootstrap failed"
+      fi
+      # What a slim image leaves out: package caches and lists, documentation, logs.
+      rm -rf "$tmp/root"/var/cache/apt/archives/*.deb "$tmp/root"/var/lib/apt/lists/* "$tmp/root"/var/log/* \
+        "$tmp/root"/usr/share/doc/* "$tmp/root"/usr/share/man/* "$tmp/root"/usr/share/info/* "$tmp/root/etc/resolv.conf" "$tmp/root/etc/hostname"
+      [[ $kind == runtime ]] && find "$tmp/root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name 'locale.alias' -exec rm -rf {} +
+      tar -C "$tmp/root" --numeric-owner -cf "$tmp/rootfs.tar" .
+      mv "$tmp/rootfs.tar" "$rootfs"
+      rm -rf "$tmp"
+      echo "build-image: debootstrap took $((SECONDS - t0)) s; cached as $rootfs" >&2
+    fi
+    ctr=$("${B[@]}" from --pull=false scratch)
+    # Removed on any failure below, not left in buildah's storage.
+    trap '"${B[@]}" rm "$ctr" >/dev/null 2>&1 || true' EXIT
+    "${B[@]}" add --quiet "$ctr" "$rootfs" / >/dev/null
+    "${B[@]}" add --quiet --chmod 0755 "$ctr" "$node" /usr/local/bin/node >/dev/null
+    local env=(--env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+    if [[ $kind == build ]]; then
+      "${B[@]}" add --quiet "$ctr" "$npm_dir" /usr/local/lib/node_modules/npm >/dev/null
+      "${B[@]}" add --quiet "$ctr" "$headers" /usr/local/include/node >/dev/null
+      # node-gyp finds the headers there instead of downloading them from nodejs.org.
+      env+=(--env npm_config_nodedir=/usr/local)
+      "${B[@]}" run --isolation chroot "$ctr" -- sh -c 'ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && npm --version >/dev/null'
+      if [[ -n "$ca" ]]; then
+        "${B[@]}" add --quiet "$ctr" "$ca" /usr/local/share/mdm-build/extra-ca.pem >/dev/null
+        env+=(--env NODE_EXTRA_CA_CERTS=/usr/local/share/mdm-build/extra-ca.pem)
+      fi
+    fi
+    "${B[@]}" config "${env[@]}" --cmd bash --label "mdm.base=$kind" "$ctr"
+    "${B[@]}" commit --quiet --rm "$ctr" "$name" >/dev/null
+    trap - EXIT
+    echo "build-image: base $name made" >&2
+    BASE=$name
+  }
+
+  if [[ -z "$BUILD_IMAGE" ]]; then make_base build python3,make,g++,ca-certificates; BUILD_IMAGE=$BASE; fi
+  if [[ -z "$RUNTIME_IMAGE" ]]; then make_base runtime ""; RUNTIME_IMAGE=$BASE; fi
+
+  echo "build-image: buildah bud -t $TAG (build stage on $BUILD_IMAGE, run stage on $RUNTIME_IMAGE)" >&2
+  # --format docker: OCI image configs have no HEALTHCHECK.
+  "${B[@]}" bud --isolation chroot --layers --pull=false --format docker \
+    --build-arg "BUILD_IMAGE=$BUILD_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" \
+    -t "$TAG" -f "$ROOT/Dockerfile" "$ROOT"
+  size=$("${B[@]}" inspect --type image --format '{{.Docker.Size}}' "$TAG" 2>/dev/null || echo 0)
+  if [[ $EXPORT == 1 ]]; then
+    mkdir -p "$(dirname "$OUTPUT")"
+    rm -f "$OUTPUT"
+    "${B[@]}" push --quiet "$TAG" "docker-archive:$OUTPUT:${TAG#localhost/}"
+  fi
+fi
+
+echo "build-image: built $TAG with $BUILDER in $((SECONDS - started)) s" >&2
+[[ "$size" =~ ^[0-9]+$ && $size -gt 0 ]] && echo "build-image: image size $(mib "$size") uncompressed" >&2
+if [[ $EXPORT == 1 ]]; then
+  echo "build-image: wrote $OUTPUT ($(mib "$(stat -c %s "$OUTPUT")")): docker load -i $OUTPUT" >&2
+fi
