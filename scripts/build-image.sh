@@ -43,7 +43,7 @@ CACHE=${MDM_IMAGE_CACHE:-$ROOT/.cache/image}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
 # Bump when the way the bases are made changes: a new hash makes new bases.
-RECIPE=3
+RECIPE=4
 
 die() { echo "build-image: $*" >&2; exit 1; }
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"; }
@@ -111,6 +111,7 @@ else
     done
     mv "$tmp/runtime.tar" "$CACHE/rootfs-runtime-$ROOTFS_KEY.tar"
     mv "$tmp/build.tar" "$CACHE/rootfs-build-$ROOTFS_KEY.tar"
+    find "$CACHE" -maxdepth 1 -name 'rootfs-*.tar' ! -name "*-$ROOTFS_KEY.tar" -delete
     rm -rf "$tmp"
     echo "build-image: root filesystems made in $((SECONDS - t0)) s, cached in $CACHE" >&2
   }
@@ -159,16 +160,23 @@ else
         env+=(--env NODE_EXTRA_CA_CERTS=/usr/local/share/mdm-build/extra-ca.pem)
       fi
     fi
-    "${B[@]}" config "${env[@]}" --cmd bash --label "mdm.base=$kind" "$ctr"
+    "${B[@]}" config "${env[@]}" --cmd bash "$ctr"
     "${B[@]}" commit --quiet --rm "$ctr" "$name" >/dev/null
     trap - EXIT
     echo "build-image: base $name made" >&2
+    # Bases of earlier recipes or Node versions: superseded.
+    "${B[@]}" images --format '{{.Name}}:{{.Tag}}' | grep "^localhost/mdm-base-$kind:" | grep -vxF "$name" | xargs -r "${B[@]}" rmi >/dev/null 2>&1 || true
     BASE=$name
   }
 
   if [[ -z "$BUILD_IMAGE" ]]; then make_base build; BUILD_IMAGE=$BASE; fi
   if [[ -z "$RUNTIME_IMAGE" ]]; then make_base runtime; RUNTIME_IMAGE=$BASE; fi
 
+  # The name docker gives it: short names are docker.io's (buildah would make them localhost/...,
+  # and the tar would carry both names).
+  first=${TAG%%/*}
+  if [[ "$TAG" != */* ]]; then TAG=docker.io/library/$TAG
+  elif [[ "$first" != *.* && "$first" != *:* && "$first" != localhost ]]; then TAG=docker.io/$TAG; fi
   echo "build-image: buildah bud -t $TAG (build stage on $BUILD_IMAGE, run stage on $RUNTIME_IMAGE)" >&2
   # --format docker: OCI image configs have no HEALTHCHECK. No --layers: with vfs every cached
   # step is a full copy of the tree (a cold build took 220 s with them, 90 s without).
@@ -184,7 +192,7 @@ else
   if [[ $EXPORT == 1 ]]; then
     mkdir -p "$(dirname "$OUTPUT")"
     rm -f "$OUTPUT"
-    "${B[@]}" push --quiet "$TAG" "docker-archive:$OUTPUT:${TAG#localhost/}"
+    "${B[@]}" push --quiet "$TAG" "docker-archive:$OUTPUT:$TAG"
   fi
 fi
 
