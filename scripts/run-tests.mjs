@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under test/ and src/ with node:test through tsx. Node 20's --test takes
-// no globs, so the files are listed here.
+// Runs every *.test.ts under test/ and src/ with node:test through tsx (with --slow, the
+// *.slow.test.ts instead). Node 20's --test takes no globs, so the files are listed here.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,8 +15,11 @@ const walk = (dir) => {
   }
 };
 for (const d of ['src', 'test']) walk(path.join(root, d));
-const only = process.argv.slice(2);
-const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
+// *.slow.test.ts (the container image) run only with --slow (.ci/run), or when named.
+const slow = process.argv.includes('--slow');
+const only = process.argv.slice(2).filter((a) => a !== '--slow');
+const isSlow = (f) => f.endsWith('.slow.test.ts');
+const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files.filter((f) => isSlow(f) === slow);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...selected.sort()], {
   cwd: root,
   stdio: 'inherit',
