@@ -2,9 +2,11 @@
 // that need Google's side: its CPU is not the appliance's, as Google's is not. Run by itself with
 // --fake-amapi, this file is that child.
 import path from 'node:path';
-import type { Appliance } from '../../src/main.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { compose, type Appliance } from '../../src/main.ts';
 import { startFakeAmapi, type FakeAmapi } from '../../test/support/fake-amapi.ts';
-import { forkFake, type ForkedFake } from './lib.ts';
+import { benchEnv, forkFake, type ForkedFake } from './lib.ts';
 
 type ToFake = { type: 'start' } | { type: 'devices'; enterprise: string; n: number } | { type: 'exit' };
 type FromFake = { type: 'started'; url: string; key: string } | { type: 'devices'; n: number };
@@ -39,6 +41,24 @@ export async function startBenchAmapi(): Promise<BenchAmapi> {
       if (fake.proc.connected) fake.proc.send({ type: 'exit' } satisfies ToFake);
     },
   };
+}
+
+/**
+ * The appliance composed in this process on `dataDir` (no listener), bound to an enterprise of a
+ * fresh fake that has `devices` enrolled devices. The caller closes both (app.store, fake).
+ */
+export async function applianceWithAmapi(dataDir: string, devices: number): Promise<{ app: Appliance; fake: BenchAmapi; enterprise: string }> {
+  const fake = await startBenchAmapi();
+  try {
+    const env = { ...benchEnv(), MDM_DATA_DIR: dataDir, MDM_HTTPS_PORT: 'off', MDM_HTTP_PORT: '0', MDM_PUBLIC_URL: 'http://127.0.0.1:8080', MDM_AMAPI_URL: fake.url };
+    const app = compose(loadConfig(env, {}), createLogger('warn', 2));
+    const enterprise = await fake.bind(app);
+    await fake.addDevices(enterprise, devices);
+    return { app, fake, enterprise };
+  } catch (e) {
+    fake.close();
+    throw e;
+  }
 }
 
 async function fakeProcess(): Promise<void> {

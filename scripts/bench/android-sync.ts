@@ -9,14 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { compose } from '../../src/main.ts';
-import { startBenchAmapi, type BenchAmapi } from './amapi-fake.ts';
-import { benchEnv, benchMain, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
+import type { compose } from '../../src/main.ts';
+import { applianceWithAmapi, type BenchAmapi } from './amapi-fake.ts';
+import { benchMain, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
 
 const TARGET_S = 10;
-const PUBLIC_URL = 'http://127.0.0.1:8080';
 
 export const usage = `usage: npm run bench -- android-sync [options]
 
@@ -68,11 +65,9 @@ async function bench(argv: string[]): Promise<void> {
   let app: ReturnType<typeof compose> | undefined;
   let fake: BenchAmapi | undefined;
   try {
-    fake = await startBenchAmapi();
-    const env = { ...benchEnv(), MDM_DATA_DIR: dir, MDM_HTTPS_PORT: 'off', MDM_HTTP_PORT: '0', MDM_PUBLIC_URL: PUBLIC_URL, MDM_AMAPI_URL: fake.url };
-    app = compose(loadConfig(env, {}), createLogger('warn', 2));
-    const enterprise = { name: await fake.bind(app) };
-    await fake.addDevices(enterprise.name, n);
+    let name: string;
+    ({ app, fake, enterprise: name } = await applianceWithAmapi(dir, n));
+    const enterprise = { name };
     log(`the fake enterprise ${enterprise.name} has ${n.toLocaleString('en')} devices`);
 
     const client = app.android.client;

@@ -13,15 +13,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { compose } from '../../src/main.ts';
+import type { compose } from '../../src/main.ts';
 import { PolicyDocument } from '../../src/policy/model.ts';
-import { startBenchAmapi, type BenchAmapi } from './amapi-fake.ts';
-import { benchEnv, benchMain, createEnrollments, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
+import { applianceWithAmapi, type BenchAmapi } from './amapi-fake.ts';
+import { benchMain, createEnrollments, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
 
 const TARGET_S = 5;
-const PUBLIC_URL = 'http://127.0.0.1:8080';
 
 export const usage = `usage: npm run bench -- policy [options]
 
@@ -87,10 +84,7 @@ async function bench(argv: string[]): Promise<void> {
   let app: ReturnType<typeof compose> | undefined;
   let fake: BenchAmapi | undefined;
   try {
-    fake = await startBenchAmapi();
-    const env = { ...benchEnv(), MDM_DATA_DIR: dir, MDM_HTTPS_PORT: 'off', MDM_HTTP_PORT: '0', MDM_PUBLIC_URL: PUBLIC_URL, MDM_AMAPI_URL: fake.url };
-    app = compose(loadConfig(env, {}), createLogger('warn', 2));
-    await fake.addDevices(await fake.bind(app), n);
+    ({ app, fake } = await applianceWithAmapi(dir, n));
     const synced = await app.androidSync.reconcile();
     seedApple(app, n);
     log(`seeded: ${n.toLocaleString('en')} Apple devices, ${synced.devices.toLocaleString('en')} Android devices`);
