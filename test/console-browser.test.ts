@@ -35,6 +35,20 @@ describe('web console in Chromium', { skip: chromiumPeer.ok ? false : chromiumPe
     return page;
   };
 
+  /** The page is no wider than the window: nothing scrolls sideways but boxes made to. */
+  const fitsWidth = (page: Page) =>
+    page.evaluate(() => {
+      const g = globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number };
+      return g.document.documentElement.scrollWidth <= g.innerWidth;
+    });
+  const signIn = async (page: Page) => {
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.url}/`);
+  };
+
   async function enroll(): Promise<AppleDevice> {
     const d = new AppleDevice(server.url);
     await d.scepEnroll(CHALLENGE);
@@ -131,7 +145,7 @@ describe('web console in Chromium', { skip: chromiumPeer.ok ? false : chromiumPe
 
     // At phone width the page does not scroll sideways: wide tables scroll inside their own box.
     await page.setViewportSize({ width: 375, height: 800 });
-    assert.ok(await page.evaluate(() => { const g = globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number }; return g.document.documentElement.scrollWidth <= g.innerWidth; }), 'no horizontal page scroll at 375 px');
+    assert.ok(await fitsWidth(page), 'no horizontal page scroll at 375 px');
     await shot(page, '07-device-phone-width');
 
     const created = server.cli(['admin', 'create', '--username', 'viewer', '--password-stdin', '--role', 'read-only'], {}, PASSWORD);
@@ -158,11 +172,7 @@ describe('web console in Chromium', { skip: chromiumPeer.ok ? false : chromiumPe
   });
   test('wipe with the device name typed back: a wrong name refused in the page, then EraseDevice pending, acknowledged and in the audit log', async () => {
     const page = watch(await (await browser.newContext()).newPage());
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel('Username').fill('alice');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${server.url}/`);
+    await signIn(page);
     const phone = await enrolledDevice(server.url, CHALLENGE);
     await page.goto(`${server.url}/devices/${encodeURIComponent(phone.udid)}`);
     await page.getByText('A company device: everything on it is erased').waitFor();
@@ -194,6 +204,31 @@ describe('web console in Chromium', { skip: chromiumPeer.ok ? false : chromiumPe
     assert.equal(await row.count(), 1);
     assert.match((await row.textContent())!, /alice/);
     await shot(page, '11-audit-wipe');
+    assert.deepEqual(errors, [], 'no script or CSP errors in the console');
+  });
+
+  test('every page at phone width (375 px): no sideways scroll, each screenshotted', async () => {
+    const page = watch(await (await browser.newContext({ viewport: { width: 375, height: 800 } })).newPage());
+    await signIn(page);
+    const device = devices[0]!;
+    const pages: Array<[name: string, path: string]> = [
+      ['dashboard', '/'],
+      ['devices', '/devices'],
+      ['devices-sorted', '/devices?sort=last_seen&dir=desc'],
+      ['device', `/devices/${encodeURIComponent(device.udid)}`],
+      ['enrollment', '/enrollment'],
+      ['android', '/android'],
+      ['settings', '/settings'],
+      ['audit', '/audit'],
+    ];
+    const wide: string[] = [];
+    for (const [name, at] of pages) {
+      const r = await page.goto(`${server.url}${at}`);
+      assert.equal(r?.status(), 200, `${at}: ${r?.status()}`);
+      if (!(await fitsWidth(page))) wide.push(at);
+      await shot(page, `12-phone-${name}`);
+    }
+    assert.deepEqual(wide, [], 'pages wider than a phone');
     assert.deepEqual(errors, [], 'no script or CSP errors in the console');
   });
 });
