@@ -294,3 +294,66 @@ test('a read-only admin sees no action and is refused every change; without the 
   assert.equal((await api('GET', `/policies/${id}/assignments`)).json.assignments.length, 0);
   assert.ok(!(await api('GET', '/policies')).json.policies.some((p: { name: string }) => p.name === 'Sneaky'));
 });
+
+test('groups: created, a device added by id and listed, a policy assigned to it wins, removed; deleted only with the name typed back', async () => {
+  const none = await admin.post('/groups', { name: '  ' }, { csrf: true });
+  assert.equal(none.status, 400);
+  assert.match(errorBanner(none.text), /the group needs a name/);
+
+  const created = await admin.post('/groups', { name: 'Sales' }, { csrf: true });
+  assert.equal(created.status, 303, errorBanner(created.text));
+  const gid = /^\/groups\/([0-9a-f-]{36})\?done=created$/.exec(created.headers.get('location') ?? '')?.[1];
+  assert.ok(gid);
+  const taken = await admin.post('/groups', { name: 'Sales' }, { csrf: true });
+  assert.equal(taken.status, 409);
+  assert.match(taken.text, /name="name"[^>]*value="Sales"/, 'what was typed is kept');
+
+  const unknown = await admin.post(`/groups/${gid}/members`, { device_id: 'NO-SUCH-DEVICE' }, { csrf: true });
+  assert.equal(unknown.status, 404);
+  assert.match(errorBanner(unknown.text), /no device NO-SUCH-DEVICE/);
+  const added = await admin.post(`/groups/${gid}/members`, { device_id: ` ${IOS} ` }, { csrf: true });
+  assert.equal(added.headers.get('location'), `/groups/${gid}?done=added`);
+  assert.equal((await admin.post(`/groups/${gid}/members`, { device_id: IOS }, { csrf: true })).headers.get('location'), `/groups/${gid}?done=already`);
+  let page = await admin.get(`/groups/${gid}`);
+  assert.match(page.text, new RegExp(`<td><a href="/devices/${IOS}">${IOS}</a></td>`));
+  assert.match((await admin.get('/groups')).text, new RegExp(`<a href="/groups/${gid}">Sales</a></td><td class="num">1</td>`));
+
+  // A group assignment beats the platform one.
+  const general = await createPolicy({ name: 'General iOS' });
+  await admin.post(`/policies/${general}/assignments`, { target: 'platform:ios', priority: '100' }, { csrf: true });
+  const sales = await createPolicy({ name: 'Sales phones' });
+  assert.match((await admin.get(`/policies/${sales}`)).text, new RegExp(`<option value="group:${gid}">Group Sales</option>`));
+  assert.equal((await admin.post(`/policies/${sales}/assignments`, { target: `group:${gid}`, priority: '0' }, { csrf: true })).status, 303);
+  assert.equal((await api('GET', `/devices/${IOS}/effective-policy`)).json.policy.id, sales);
+  assert.match((await admin.get(`/policies/${sales}`)).text, /<td>Group Sales<\/td>/);
+  page = await admin.get(`/groups/${gid}`);
+  assert.match(page.text, new RegExp(`<a href="/policies/${sales}">Sales phones</a>`));
+
+  // A read-only admin sees the group, changes nothing.
+  const seen = await viewer.get(`/groups/${gid}`);
+  assert.equal(seen.status, 200);
+  assert.doesNotMatch(seen.text, /<form method="post" action="\/groups/);
+  assert.doesNotMatch((await viewer.get('/groups')).text, /<form method="post" action="\/groups/);
+  for (const p of ['/groups', `/groups/${gid}/members`, `/groups/${gid}/members/${IOS}/remove`, `/groups/${gid}/delete`]) {
+    assert.equal((await viewer.post(p, { name: 'x', device_id: MAC, confirm: 'Sales' }, { csrf: true })).status, 403, p);
+    assert.equal((await admin.post(p, { name: 'x', device_id: MAC, confirm: 'Sales' })).status, 403, `${p} without a token`);
+  }
+  assert.deepEqual((await api('GET', `/groups/${gid}`)).json.members, [IOS]);
+
+  const removed = await admin.post(`/groups/${gid}/members/${IOS}/remove`, {}, { csrf: true });
+  assert.equal(removed.headers.get('location'), `/groups/${gid}?done=removed`);
+  assert.deepEqual((await api('GET', `/groups/${gid}`)).json.members, []);
+  assert.equal((await api('GET', `/devices/${IOS}/effective-policy`)).json.policy.id, general, 'the platform policy again');
+
+  const wrong = await admin.post(`/groups/${gid}/delete`, { confirm: 'sales' }, { csrf: true });
+  assert.equal(wrong.status, 400);
+  assert.match(errorBanner(wrong.text), /Nothing was deleted/);
+  assert.equal((await api('GET', `/groups/${gid}`)).status, 200);
+  const gone = await admin.post(`/groups/${gid}/delete`, { confirm: 'Sales' }, { csrf: true });
+  assert.equal(gone.headers.get('location'), '/groups?done=deleted');
+  assert.equal((await api('GET', `/groups/${gid}`)).status, 404);
+  assert.deepEqual(
+    sql<{ action: string }>("SELECT action FROM audit_events WHERE action LIKE 'group.%' ORDER BY id").map((r) => r.action),
+    ['group.create', 'group.member.add', 'group.member.add', 'group.member.remove', 'group.delete'],
+  );
+});

@@ -25,6 +25,7 @@ import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
 import { AndroidDevicePage } from './pages/android-device.tsx';
 import { androidConsoleRoutes } from './android-routes.tsx';
 import { policyConsoleRoutes } from './policy-routes.tsx';
+import { groupConsoleRoutes } from './group-routes.tsx';
 import type { Policies } from '../policy/service.ts';
 import type { AppCatalog } from '../apps/catalog.ts';
 import type { AndroidEnterprise } from '../android/service.ts';
@@ -499,6 +500,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
   );
   app.route('/', androidConsoleRoutes({ android: deps.android, audit: deps.audit }, { signedIn, csrf, adminOnly, actor }));
   app.route('/', policyConsoleRoutes({ policies: deps.policies, audit: deps.audit }, { signedIn, csrf, adminOnly, actor }));
+  /** A member's name for the group page; null for a device that has none yet or has gone. */
+  const deviceName = (id: string) => {
+    try {
+      return deps.views.any(id).device.device_name;
+    } catch (e) {
+      if (isAppError(e)) return null;
+      throw e;
+    }
+  };
+  app.route('/', groupConsoleRoutes({ policies: deps.policies, audit: deps.audit, deviceName }, { signedIn, csrf, adminOnly, actor }));
 
   // Read-only admins may read it: it shows who changed what, and changes nothing.
   app.get('/audit', signedIn, (c) => {
