@@ -26,6 +26,7 @@ import { AndroidDevicePage } from './pages/android-device.tsx';
 import { androidConsoleRoutes } from './android-routes.tsx';
 import { policyConsoleRoutes } from './policy-routes.tsx';
 import { groupConsoleRoutes } from './group-routes.tsx';
+import { appConsoleRoutes } from './app-routes.tsx';
 import type { Policies } from '../policy/service.ts';
 import type { AppCatalog } from '../apps/catalog.ts';
 import type { AndroidEnterprise } from '../android/service.ts';
@@ -510,6 +511,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     }
   };
   app.route('/', groupConsoleRoutes({ policies: deps.policies, audit: deps.audit, deviceName }, { signedIn, csrf, adminOnly, actor }));
+  app.route('/', appConsoleRoutes({ catalog: deps.catalog, audit: deps.audit, enforce: () => deps.policies.enforce('all') }, { signedIn, csrf, adminOnly, actor }));
 
   // Read-only admins may read it: it shows who changed what, and changes nothing.
   app.get('/audit', signedIn, (c) => {
