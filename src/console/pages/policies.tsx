@@ -348,7 +348,7 @@ export function CompiledPage(props: { session: Session; policy: PolicyView; comp
       {c.notes.length ? (
         <>
           <h2>Notes</h2>
-          <ul data-testid="compiled-notes">
+          <ul class="break" data-testid="compiled-notes">
             {c.notes.map((n) => (
               <li>{n}</li>
             ))}
