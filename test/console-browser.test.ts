@@ -2,7 +2,8 @@
 // first admin through the logged setup URL, sign-out and sign-in, a simulated iPhone enrolled,
 // found by searching as you type, locked from its page, the lock pending, acknowledged by the
 // device and shown so after a reload; a read-only admin sees no actions and is refused if it
-// posts anyway. Screenshots go to a temp folder named in the output.
+// posts anyway; at phone width, a policy made, assigned and edited through its preview, its
+// compiled profile, groups and apps, none scrolling sideways. Screenshots go to a temp folder named in the output.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
