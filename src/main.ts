@@ -284,6 +284,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
         '/',
         consoleRoutes({
           compliance: appliance.compliance,
+          policies: appliance.policies,
+          catalog: appliance.catalog,
           actions: createDeviceActions({ repo: appliance.appleRepo, commands: consoleCommands, views: consoleViews, sealer: appliance.sealer, appleWipe: appliance.appleWipe }),
           tellRemoved: (channels) => void pushes.tellRemoved(channels),
           admins: appliance.admins,

@@ -2,7 +2,8 @@
 // first admin through the logged setup URL, sign-out and sign-in, a simulated iPhone enrolled,
 // found by searching as you type, locked from its page, the lock pending, acknowledged by the
 // device and shown so after a reload; a read-only admin sees no actions and is refused if it
-// posts anyway. Screenshots go to a temp folder named in the output.
+// posts anyway; at phone width, a policy made, assigned and edited through its preview, its
+// compiled profile, groups and apps, none scrolling sideways. Screenshots go to a temp folder named in the output.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -220,6 +221,10 @@ describe('web console in Chromium', { skip: chromiumPeer.ok ? false : chromiumPe
       ['android', '/android'],
       ['settings', '/settings'],
       ['audit', '/audit'],
+      ['policies', '/policies'],
+      ['new-policy', '/policies/new'],
+      ['groups', '/groups'],
+      ['apps', '/apps'],
     ];
     const wide: string[] = [];
     for (const [name, at] of pages) {
@@ -229,6 +234,69 @@ describe('web console in Chromium', { skip: chromiumPeer.ok ? false : chromiumPe
       await shot(page, `12-phone-${name}`);
     }
     assert.deepEqual(wide, [], 'pages wider than a phone');
+    assert.deepEqual(errors, [], 'no script or CSP errors in the console');
+  });
+
+  test('at phone width: a policy made, assigned, edited through its preview and saved; compiled profile, groups and apps pages without sideways scrolling', async () => {
+    const page = watch(await (await browser.newContext({ viewport: { width: 375, height: 800 } })).newPage());
+    // On failure, the elements wider than the viewport, so the culprit is named.
+    const noSideScroll = async (what: string) => {
+      const r = await page.evaluate(() => {
+        type El = { tagName: string; className: string; scrollWidth: number };
+        const g = globalThis as unknown as { innerWidth: number; document: { documentElement: El; querySelectorAll(s: string): Iterable<El> } };
+        const wide = [...g.document.querySelectorAll('main *')].filter((e) => e.scrollWidth > g.innerWidth).map((e) => `${e.tagName.toLowerCase()}.${e.className} ${e.scrollWidth}px`);
+        return { fits: g.document.documentElement.scrollWidth <= g.innerWidth, wide };
+      });
+      assert.ok(r.fits, `no horizontal page scroll at 375 px: ${what}; too wide: ${r.wide.join(', ')}`);
+    };
+    await signIn(page);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
+    await page.getByRole('link', { name: 'New policy' }).click();
+    await noSideScroll('new policy form');
+    await page.getByLabel('Name', { exact: true }).fill('Phones');
+    await page.getByLabel('Apply passcode rules').check();
+    await page.getByLabel('Minimum length (1–16, empty: no minimum)').fill('6');
+    await page.getByLabel('Blocked apps').fill('com.example.game');
+    await page.getByRole('button', { name: 'Create policy' }).click();
+    await page.getByText('Policy created.').waitFor();
+    await page.getByLabel('To', { exact: true }).selectOption('platform:ios');
+    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByText('Assigned:').waitFor();
+    await noSideScroll('policy page');
+    await shot(page, '13-policy-phone-width');
+
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByLabel('Minimum length (1–16, empty: no minimum)').fill('8');
+    await page.getByRole('button', { name: 'Preview changes' }).click();
+    await page.getByRole('button', { name: 'Save as version 2' }).waitFor();
+    for (const d of await page.locator('details summary').all()) await d.click();
+    assert.match((await page.getByTestId('changes').first().textContent())!, /minLength/);
+    await noSideScroll('preview with the compiled output open');
+    await shot(page, '14-policy-preview');
+    await page.getByRole('button', { name: 'Save as version 2' }).click();
+    await page.getByText('New version saved').waitFor();
+    assert.match((await page.getByTestId('versions').textContent())!, /admin:alice/);
+
+    await page.getByRole('link', { name: 'company' }).first().click();
+    assert.match((await page.getByTestId('compiled-output').textContent())!, /^<\?xml/);
+    await noSideScroll('compiled profile XML');
+    await shot(page, '15-compiled-xml');
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Groups' }).click();
+    await page.getByLabel('Name').fill('Field staff');
+    await page.getByRole('button', { name: 'Create group' }).click();
+    await page.getByText('Group created.').waitFor();
+    await noSideScroll('group page');
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Apps' }).click();
+    await page.locator('#enterprise-name').fill('Field tool');
+    await page.locator('#enterprise-bundle').fill('com.example.fieldtool');
+    await page.locator('#enterprise-manifest').fill('https://apps.example.com/a/very/long/path/to/the/field/tool/manifest/that/goes/on/and/on.plist');
+    await page.getByTestId('add-enterprise').getByRole('button', { name: 'Add app' }).click();
+    await page.getByText('App added to the catalog').waitFor();
+    await noSideScroll('apps page');
+    await shot(page, '16-apps-phone-width');
     assert.deepEqual(errors, [], 'no script or CSP errors in the console');
   });
 });

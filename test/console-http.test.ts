@@ -69,6 +69,7 @@ describe('web console over HTTP', () => {
     const names = guarded.map((r) => `${r.method} ${r.path}`);
     // The table is read from the app, so these are only proof that it is the real one.
     const expected = ['GET /', 'GET /devices', 'GET /devices/:id', 'POST /devices/:id/lock', 'POST /logout', 'POST /account/two-factor/enable', 'GET /api/v1/devices', 'POST /api/v1/commands'];
+    expected.push('GET /policies', 'GET /policies/new', 'POST /policies', 'GET /policies/:id', 'GET /policies/:id/edit', 'POST /policies/:id/preview', 'POST /policies/:id/versions', 'GET /policies/:id/versions/:version', 'GET /policies/:id/compiled', 'POST /policies/:id/assignments', 'POST /policies/:id/assignments/:assignment/remove', 'POST /policies/:id/delete', 'GET /groups', 'POST /groups', 'GET /groups/:id', 'POST /groups/:id/members', 'POST /groups/:id/members/:device/remove', 'POST /groups/:id/delete', 'GET /apps', 'POST /apps', 'GET /apps/:id', 'POST /apps/:id/edit', 'POST /apps/:id/delete');
     expected.push('GET /audit', 'GET /api/v1/audit', 'POST /devices/:id/wipe', 'POST /devices/:id/restart', 'POST /settings/push/certificate', 'GET /settings/push/csr.pem', 'POST /settings/api-tokens', 'POST /settings/admins/:id/delete');
     for (const known of expected) {
       assert.ok(names.includes(known), `${known} is among the routes`);

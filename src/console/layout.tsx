@@ -3,11 +3,14 @@ import type { Session } from '../admins/service.ts';
 import { assetUrl } from './assets.ts';
 import { CSRF_FIELD } from './session.ts';
 
-export type NavItem = 'dashboard' | 'devices' | 'enrollment' | 'android' | 'settings' | 'audit';
+export type NavItem = 'dashboard' | 'devices' | 'enrollment' | 'policies' | 'groups' | 'apps' | 'android' | 'settings' | 'audit';
 const NAV: Array<[NavItem, string, string]> = [
   ['dashboard', '/', 'Dashboard'],
   ['devices', '/devices', 'Devices'],
   ['enrollment', '/enrollment', 'Enrollment'],
+  ['policies', '/policies', 'Policies'],
+  ['groups', '/groups', 'Groups'],
+  ['apps', '/apps', 'Apps'],
   ['android', '/android', 'Android'],
   ['settings', '/settings', 'Settings'],
   ['audit', '/audit', 'Audit log'],

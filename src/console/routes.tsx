@@ -24,6 +24,11 @@ import { AuditPage, AuditResults, type AuditForm } from './pages/audit.tsx';
 import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
 import { AndroidDevicePage } from './pages/android-device.tsx';
 import { androidConsoleRoutes } from './android-routes.tsx';
+import { policyConsoleRoutes } from './policy-routes.tsx';
+import { groupConsoleRoutes } from './group-routes.tsx';
+import { appConsoleRoutes } from './app-routes.tsx';
+import type { Policies } from '../policy/service.ts';
+import type { AppCatalog } from '../apps/catalog.ts';
 import type { AndroidEnterprise } from '../android/service.ts';
 import type { AndroidCommands } from '../android/commands.ts';
 import type { AndroidWipe, WipePlan } from '../android/wipe.ts';
@@ -50,6 +55,8 @@ export interface ConsoleDeps {
   audit: Audit;
   actions: DeviceActions;
   compliance: Compliance;
+  policies: Policies;
+  catalog: AppCatalog;
   /** Pushes removed channels once more, so the devices hear at once that they are out. */
   tellRemoved: (channels: string[]) => void;
   /** The appliance CA's expiry (ms) and SHA-256 fingerprint (hex). */
@@ -493,6 +500,18 @@ export function consoleRoutes(deps: ConsoleDeps) {
     ),
   );
   app.route('/', androidConsoleRoutes({ android: deps.android, audit: deps.audit }, { signedIn, csrf, adminOnly, actor }));
+  app.route('/', policyConsoleRoutes({ policies: deps.policies, audit: deps.audit }, { signedIn, csrf, adminOnly, actor }));
+  /** A member's name for the group page; null for a device that has none yet or has gone. */
+  const deviceName = (id: string) => {
+    try {
+      return deps.views.any(id).device.device_name;
+    } catch (e) {
+      if (isAppError(e)) return null;
+      throw e;
+    }
+  };
+  app.route('/', groupConsoleRoutes({ policies: deps.policies, audit: deps.audit, deviceName }, { signedIn, csrf, adminOnly, actor }));
+  app.route('/', appConsoleRoutes({ catalog: deps.catalog, audit: deps.audit, enforce: () => deps.policies.enforce('all') }, { signedIn, csrf, adminOnly, actor }));
 
   // Read-only admins may read it: it shows who changed what, and changes nothing.
   app.get('/audit', signedIn, (c) => {

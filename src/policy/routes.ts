@@ -35,7 +35,7 @@ const policyJson = (p: PolicyView) => ({
   updated_at: iso(p.updatedAt),
 });
 const groupJson = (g: GroupRow) => ({ id: g.id, name: g.name, created_at: iso(g.createdAt) });
-const assignmentJson = (a: AssignmentRow) => ({
+export const assignmentJson = (a: AssignmentRow) => ({
   id: a.id,
   policy_id: a.policyId,
   target: a.target,
