@@ -33,6 +33,7 @@ import type { AndroidEnterprise } from '../android/service.ts';
 import type { AndroidCommands } from '../android/commands.ts';
 import type { AndroidWipe, WipePlan } from '../android/wipe.ts';
 import { DevicePage } from './pages/device.tsx';
+import type { PolicyPanelView } from './pages/policy-panel.tsx';
 import type { Compliance } from '../compliance/service.ts';
 import { DeviceResults, DevicesPage, SortFields, type DeviceFilters } from './pages/devices.tsx';
 import { EnrollmentPage, LINK_TTLS, type EnrollmentForm } from './pages/enrollment.tsx';
@@ -310,7 +311,9 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const device = found.device;
     // What each action would meet, worked out only for those who may take them.
     const available = c.get('session').admin.role === 'admin' && device.enrollment_status === 'enrolled' ? deps.actions.availability(id) : null;
-    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={history} compliance={compliance} notice={o.notice} error={o.error} />, o.status);
+    const enforcement = deps.policies.enforcement(id) as { apple?: PolicyPanelView['profiles']; apple_apps?: PolicyPanelView['apps'] };
+    const policy = { policy: deps.policies.targets({ devices: [id] })[0]?.policy?.ref ?? null, profiles: enforcement.apple ?? [], apps: enforcement.apple_apps ?? [] };
+    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={history} compliance={compliance} policy={policy} notice={o.notice} error={o.error} />, o.status);
   };
 
   app.get('/devices/:id', signedIn, (c) => devicePage(c, c.req.param('id'), { notice: NOTICES[c.req.query('queued') ?? ''] }));
