@@ -117,3 +117,45 @@ export function DataTable(props: { columns: string[]; testId?: string; children:
     </div>
   );
 }
+
+/** The top of a catalogue item's page (a policy, a group, an app): the way back, its name, what just happened. */
+export function ItemHeading(props: { back: { href: string; label: string }; title: string; notice?: string | undefined; error?: string | undefined }) {
+  return (
+    <>
+      <p>
+        <a href={props.back.href}>← {props.back.label}</a>
+      </p>
+      <h1>{props.title}</h1>
+      <Notices notice={props.notice} error={props.error} />
+    </>
+  );
+}
+
+/** What the last action did, or why it was refused. */
+export function Notices(props: { notice?: string | undefined; error?: string | undefined }) {
+  return (
+    <>
+      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
+      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+    </>
+  );
+}
+
+/** Deleting something only once its name is typed back: a slip of the mouse deletes nothing. */
+export function TypedDelete(props: { session: Session; action: string; thing: string; name: string; about: string; inputId: string }) {
+  return (
+    <form method="post" action={props.action}>
+      <CsrfField session={props.session} />
+      <p class="muted">{props.about}</p>
+      <label for={props.inputId}>
+        Type the {props.thing}'s name ({props.name}) to delete it
+      </label>
+      <input id={props.inputId} name="confirm" required autocomplete="off" />
+      <div class="form-actions">
+        <button type="submit" class="danger">
+          Delete {props.thing}
+        </button>
+      </div>
+    </form>
+  );
+}

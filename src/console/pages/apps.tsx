@@ -1,6 +1,6 @@
 import type { Session } from '../../admins/service.ts';
 import type { AppRow } from '../../apps/repo.ts';
-import { Banner, CsrfField, DataTable, Layout, when } from '../layout.tsx';
+import { CsrfField, DataTable, Layout, when, ItemHeading, Notices } from '../layout.tsx';
 
 export const SOURCE_NAMES: Record<string, string> = { app_store: 'App Store', enterprise: 'Enterprise (in-house)', play: 'Google Play' };
 
@@ -48,8 +48,7 @@ export function AppsPage(props: { session: Session; apps: AppRow[]; notice?: str
   return (
     <Layout title="Apps" session={props.session} nav="apps">
       <h1>App catalog</h1>
-      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
-      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+      <Notices notice={props.notice} error={props.error} />
       <p>What the company's apps are and where each installs from. A policy's required apps say which devices get them.</p>
       {props.apps.length ? (
         <DataTable columns={['Name', 'Source', 'Bundle id / package', 'Installs from']} testId="apps">
@@ -84,12 +83,7 @@ export function AppPage(props: { session: Session; app: AppRow; notice?: string 
   const typed = props.typed ?? { name: a.name, itunes_store_id: a.itunesStoreId === null ? '' : String(a.itunesStoreId), manifest_url: a.manifestUrl ?? '' };
   return (
     <Layout title={a.name} session={session} nav="apps">
-      <p>
-        <a href="/apps">← Apps</a>
-      </p>
-      <h1>{a.name}</h1>
-      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
-      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+      <ItemHeading back={{ href: '/apps', label: 'Apps' }} title={a.name} notice={props.notice} error={props.error} />
       <dl class="facts">
         <dt>Source</dt>
         <dd>{SOURCE_NAMES[a.source] ?? a.source}</dd>

@@ -1,5 +1,5 @@
 import type { Session } from '../../admins/service.ts';
-import { Banner, CsrfField, DataTable, Layout, when } from '../layout.tsx';
+import { CsrfField, DataTable, Layout, when, ItemHeading, Notices, TypedDelete } from '../layout.tsx';
 
 export interface GroupListRow {
   id: string;
@@ -19,8 +19,7 @@ export function GroupsPage(props: { session: Session; groups: GroupListRow[]; no
   return (
     <Layout title="Groups" session={props.session} nav="groups">
       <h1>Device groups</h1>
-      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
-      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+      <Notices notice={props.notice} error={props.error} />
       <p>Groups are made by hand, of Apple and Android devices alike; a policy assigned to a group wins over one assigned to a platform, an ownership or all devices.</p>
       {props.groups.length ? (
         <DataTable columns={['Name', 'Devices', 'Created']} testId="groups">
@@ -57,12 +56,7 @@ export function GroupPage(props: { session: Session; group: { id: string; name: 
   const admin = session.admin.role === 'admin';
   return (
     <Layout title={g.name} session={session} nav="groups">
-      <p>
-        <a href="/groups">← Groups</a>
-      </p>
-      <h1>{g.name}</h1>
-      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
-      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+      <ItemHeading back={{ href: '/groups', label: 'Groups' }} title={g.name} notice={props.notice} error={props.error} />
       <p>
         Created {when(g.createdAt)}.{' '}
         {props.policies.length ? (
@@ -117,17 +111,14 @@ export function GroupPage(props: { session: Session; group: { id: string; name: 
             </div>
           </form>
           <h2>Delete</h2>
-          <form method="post" action={`/groups/${g.id}/delete`}>
-            <CsrfField session={session} />
-            <p class="muted">Deleting the group removes its assignments; its devices get the policy that applies to them otherwise.</p>
-            <label for="group-delete-confirm">Type the group's name ({g.name}) to delete it</label>
-            <input id="group-delete-confirm" name="confirm" required autocomplete="off" />
-            <div class="form-actions">
-              <button type="submit" class="danger">
-                Delete group
-              </button>
-            </div>
-          </form>
+          <TypedDelete
+            session={session}
+            action={`/groups/${g.id}/delete`}
+            thing="group"
+            name={g.name}
+            inputId="group-delete-confirm"
+            about="Deleting the group removes its assignments; its devices get the policy that applies to them otherwise."
+          />
         </>
       ) : null}
     </Layout>

@@ -2,7 +2,7 @@ import type { Session } from '../../admins/service.ts';
 import { POLICY_PLATFORMS, type PolicyDocument } from '../../policy/model.ts';
 import type { GroupRow } from '../../policy/repo.ts';
 import type { CompiledView, PolicyView } from '../../policy/service.ts';
-import { Banner, CsrfField, DataTable, Layout, when } from '../layout.tsx';
+import { Banner, CsrfField, DataTable, Layout, when, ItemHeading, Notices, TypedDelete } from '../layout.tsx';
 import { platformName } from './dashboard.tsx';
 import { Code, ownershipName } from './policy-form.tsx';
 
@@ -169,12 +169,7 @@ export function PolicyPage(props: {
   const admin = session.admin.role === 'admin';
   return (
     <Layout title={p.name} session={session} nav="policies">
-      <p>
-        <a href="/policies">← Policies</a>
-      </p>
-      <h1>{p.name}</h1>
-      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
-      {props.error ? <Banner kind="error">{props.error}</Banner> : null}
+      <ItemHeading back={{ href: '/policies', label: 'Policies' }} title={p.name} notice={props.notice} error={props.error} />
       {p.description ? <p>{p.description}</p> : null}
       <p>
         Version {p.currentVersion}, updated {when(p.updatedAt)}; in force on {props.devices} {props.devices === 1 ? 'device' : 'devices'}.
@@ -255,17 +250,14 @@ export function PolicyPage(props: {
       {admin ? (
         <section aria-labelledby="delete-h">
           <h2 id="delete-h">Delete</h2>
-          <form method="post" action={`/policies/${p.id}/delete`}>
-            <CsrfField session={session} />
-            <p class="muted">Deleting removes the policy with its versions and assignments; its profiles are removed from Apple devices and Android devices go back to their enrollment policy.</p>
-            <label for="delete-confirm">Type the policy's name ({p.name}) to delete it</label>
-            <input id="delete-confirm" name="confirm" required autocomplete="off" />
-            <div class="form-actions">
-              <button type="submit" class="danger">
-                Delete policy
-              </button>
-            </div>
-          </form>
+          <TypedDelete
+            session={session}
+            action={`/policies/${p.id}/delete`}
+            thing="policy"
+            name={p.name}
+            inputId="delete-confirm"
+            about="Deleting removes the policy with its versions and assignments; its profiles are removed from Apple devices and Android devices go back to their enrollment policy."
+          />
         </section>
       ) : null}
     </Layout>
