@@ -2,7 +2,7 @@ import type { Session } from '../../admins/service.ts';
 import { POLICY_PLATFORMS, type PolicyDocument } from '../../policy/model.ts';
 import type { GroupRow } from '../../policy/repo.ts';
 import type { CompiledView, PolicyView } from '../../policy/service.ts';
-import { Banner, CsrfField, DataTable, Layout, when, ItemHeading, Notices, TypedDelete } from '../layout.tsx';
+import { CsrfField, DataTable, Layout, when, ItemHeading, Notices, TypedDelete } from '../layout.tsx';
 import { platformName } from './dashboard.tsx';
 import { Code, ownershipName } from './policy-form.tsx';
 
@@ -36,7 +36,7 @@ export function PoliciesPage(props: { session: Session; rows: PolicyListRow[]; n
   return (
     <Layout title="Policies" session={props.session} nav="policies">
       <h1>Policies</h1>
-      {props.notice ? <Banner kind="ok">{props.notice}</Banner> : null}
+      <Notices notice={props.notice} />
       <p>One policy for every platform, compiled to a configuration profile for Apple devices and a Google policy for Android. Each device gets one: the most specific assignment wins (group, platform, ownership, all).</p>
       {admin ? (
         <p>
