@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { TEST_PERSONA, drainCommands, enrolledDevice, enrolledWithLink, type AppleDevice, type Dict } from './support/apple-device.ts';
-import { ConsoleClient } from './support/console.ts';
+import { signedIn } from './support/console.ts';
 import { writePushCertificate } from './support/push-cert.ts';
 import { startServer, tempDir, tokenApi, type TestServer } from './support/server.ts';
 
@@ -108,9 +108,7 @@ test("required apps install as managed apps: by bundle id on an iPhone, from the
   // The iPhone already has it: nothing is sent again.
   assert.deepEqual(await drainCommands(iphone), []);
   // The device page lists its managed apps as the device left them.
-  assert.equal(server.cli(['admin', 'create', '--username', 'viewer', '--password-stdin', '--role', 'read-only'], {}, 'correct horse battery staple 42\n').status, 0);
-  const web = new ConsoleClient(server.url);
-  assert.equal((await web.login('viewer', 'correct horse battery staple 42')).status, 303);
+  const web = await signedIn(server, 'viewer', 'read-only');
   const page = (await web.get(`/devices/${mac.udid}`)).text;
   assert.match(page, /<h3>Managed apps<\/h3>/);
   assert.match(page, /<tr data-state="installing"><td><code>com\.example\.mail<\/code><\/td><td>installing<\/td><td>Queued<\/td>/);

@@ -4,12 +4,11 @@
 // with its name typed back; read-only admins see and change nothing; every change audited.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ConsoleClient } from './support/console.ts';
+import { ConsoleClient, signedIn } from './support/console.ts';
 import { startFakeAmapi, type FakeAmapi } from './support/fake-amapi.ts';
 import { jsonApi, startServer, type TestServer } from './support/server.ts';
 
 const PUBLIC_URL = 'http://127.0.0.1:8080';
-const PASSWORD = 'correct horse battery staple 42';
 
 let fake: FakeAmapi;
 let server: TestServer;
@@ -22,17 +21,8 @@ before(async () => {
   server = await startServer({ env: { MDM_SCEP_WORKERS: '0', MDM_AMAPI_URL: fake.url } });
   const t = server.cli(['api-token', 'create', '--name', 'console-android']);
   api = jsonApi(server, t.stdout.trim());
-  for (const [name, role] of [
-    ['root', 'admin'],
-    ['viewer', 'read-only'],
-  ]) {
-    const r = server.cli(['admin', 'create', '--username', name!, '--password-stdin', '--role', role!], {}, PASSWORD + '\n');
-    assert.equal(r.status, 0, r.stderr);
-  }
-  admin = new ConsoleClient(server.url);
-  assert.equal((await admin.login('root', PASSWORD)).status, 303);
-  viewer = new ConsoleClient(server.url);
-  assert.equal((await viewer.login('viewer', PASSWORD)).status, 303);
+  admin = await signedIn(server, 'root', 'admin');
+  viewer = await signedIn(server, 'viewer', 'read-only');
 });
 after(async () => {
   await server?.stop();

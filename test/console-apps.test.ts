@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { after, before, test } from 'node:test';
-import { ConsoleClient } from './support/console.ts';
+import { ConsoleClient, signedIn } from './support/console.ts';
 import { jsonApi, startServer, type TestServer } from './support/server.ts';
 
-const PASSWORD = 'correct horse battery staple 42';
 const MAC = 'A0000001-MAC-CORP';
 
 let server: TestServer;
@@ -26,21 +25,13 @@ before(async () => {
   const t = server.cli(['api-token', 'create', '--name', 'console-apps']);
   assert.equal(t.status, 0, t.stderr);
   api = jsonApi(server, t.stdout.trim());
-  for (const [name, role] of [
-    ['root', 'admin'],
-    ['viewer', 'read-only'],
-  ]) {
-    assert.equal(server.cli(['admin', 'create', '--username', name!, '--password-stdin', '--role', role!], {}, PASSWORD + '\n').status, 0);
-  }
   const db = new Database(path.join(server.dataDir, 'mdm.sqlite'));
   db.pragma('busy_timeout = 5000');
   db.prepare(`INSERT INTO apple_devices (id, udid, platform, os_version, created_at, updated_at) VALUES (?, ?, 'macos', '14.5', 0, 0)`).run(MAC, MAC);
   db.prepare(`INSERT INTO apple_enrollments (id, type, device_id, status, ownership, created_at) VALUES (?, 'device', ?, 'enrolled', 'corporate', 0)`).run(MAC, MAC);
   db.close();
-  admin = new ConsoleClient(server.url);
-  assert.equal((await admin.login('root', PASSWORD)).status, 303);
-  viewer = new ConsoleClient(server.url);
-  assert.equal((await viewer.login('viewer', PASSWORD)).status, 303);
+  admin = await signedIn(server, 'root', 'admin');
+  viewer = await signedIn(server, 'viewer', 'read-only');
 });
 after(async () => {
   await server?.stop();

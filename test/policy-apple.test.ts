@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { decodePlist } from '../src/apple/plist.ts';
 import { TEST_PERSONA, drainCommands, enrolledDevice, enrolledWithLink, type AppleDevice, type Dict } from './support/apple-device.ts';
-import { ConsoleClient } from './support/console.ts';
+import { signedIn } from './support/console.ts';
 import { writePushCertificate } from './support/push-cert.ts';
 import { startServer, tempDir, tokenApi, type TestServer } from './support/server.ts';
 
@@ -124,9 +124,7 @@ test("a device that refuses the profile: failed with the device's error, not sen
   assert.equal((await api('PUT', `/groups/${g.json.id}/members/${b.udid}`)).status, 201);
   assert.deepEqual(await drainCommands(b), []);
   // The console's device page says the same, with the device's own words.
-  assert.equal(server.cli(['admin', 'create', '--username', 'viewer', '--password-stdin', '--role', 'read-only'], {}, 'correct horse battery staple 42\n').status, 0);
-  const web = new ConsoleClient(server.url);
-  assert.equal((await web.login('viewer', 'correct horse battery staple 42')).status, 303);
+  const web = await signedIn(server, 'viewer', 'read-only');
   const page = await web.get(`/devices/${b.udid}`);
   assert.match(page.text, new RegExp(`data-testid="policy-panel"[^]*In force: <a href="/policies/${policyId}">iPhone baseline</a>, version ${v}`));
   assert.match(page.text, /<tr data-state="failed">(?:(?!<\/tr>)[^])*MCMDMErrorDomain:12021(?:(?!<\/tr>)[^])*AllowInstallationRemoval/);

@@ -73,3 +73,18 @@ export class ConsoleClient {
     }
   }
 }
+
+export const CONSOLE_PASSWORD = 'correct horse battery staple 42';
+
+/** An admin made with the CLI (`mdm admin create`) and signed in to the console. */
+export async function signedIn(
+  server: { url: string; cli(args: string[], env?: Record<string, string>, input?: string): { stderr: string; status: number | null } },
+  username: string,
+  role: 'admin' | 'read-only',
+): Promise<ConsoleClient> {
+  const made = server.cli(['admin', 'create', '--username', username, '--password-stdin', '--role', role], {}, CONSOLE_PASSWORD + '\n');
+  assert.equal(made.status, 0, made.stderr);
+  const client = new ConsoleClient(server.url);
+  assert.equal((await client.login(username, CONSOLE_PASSWORD)).status, 303);
+  return client;
+}
