@@ -1,6 +1,7 @@
 // The fake Android Management API (test/support/fake-amapi.ts) in a child process, for benches
 // that need Google's side: its CPU is not the appliance's, as Google's is not. Run by itself with
 // --fake-amapi, this file is that child.
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
@@ -59,6 +60,15 @@ export async function applianceWithAmapi(dataDir: string, devices: number): Prom
     fake.close();
     throw e;
   }
+}
+
+/** Stops what applianceWithAmapi() started and removes its data dir, unless asked to keep it (its path logged). */
+export function closeAppliance(o: { app?: Appliance; fake?: BenchAmapi }, dataDir: string, keep: boolean, log: (msg: string) => void): void {
+  o.fake?.close();
+  o.app?.android.close();
+  o.app?.store.close();
+  if (keep) log(`kept ${dataDir}`);
+  else fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
 async function fakeProcess(): Promise<void> {

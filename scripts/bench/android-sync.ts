@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { compose } from '../../src/main.ts';
-import { applianceWithAmapi, type BenchAmapi } from './amapi-fake.ts';
+import { applianceWithAmapi, closeAppliance, type BenchAmapi } from './amapi-fake.ts';
 import { benchMain, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
 
 const TARGET_S = 10;
@@ -90,11 +90,7 @@ async function bench(argv: string[]): Promise<void> {
     if (stored !== n) throw new Error(`${n} devices listed but ${stored} stored`);
     log(`appliance: ${stored.toLocaleString('en')} devices stored in ${phases[1]!.seconds.toFixed(2)} s`);
   } finally {
-    fake?.close();
-    app?.android.close();
-    app?.store.close();
-    if (values.keep) log(`kept ${dir}`);
-    else fs.rmSync(dir, { recursive: true, force: true });
+    closeAppliance({ app, fake }, dir, Boolean(values.keep), log);
   }
   report(phases, n);
 }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { compose } from '../../src/main.ts';
 import { PolicyDocument } from '../../src/policy/model.ts';
-import { applianceWithAmapi, type BenchAmapi } from './amapi-fake.ts';
+import { applianceWithAmapi, closeAppliance, type BenchAmapi } from './amapi-fake.ts';
 import { benchMain, createEnrollments, logger, machine, numberOption, parseOptions, procCpuMs, table } from './lib.ts';
 
 const TARGET_S = 5;
@@ -129,11 +129,7 @@ async function bench(argv: string[]): Promise<void> {
     );
     report(phases, changeStart, changes, n);
   } finally {
-    fake?.close();
-    app?.android.close();
-    app?.store.close();
-    if (values.keep) log(`kept ${dir}`);
-    else fs.rmSync(dir, { recursive: true, force: true });
+    closeAppliance({ app, fake }, dir, Boolean(values.keep), log);
   }
 }
 

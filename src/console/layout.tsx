@@ -159,3 +159,15 @@ export function TypedDelete(props: { session: Session; action: string; thing: st
     </form>
   );
 }
+
+/** One button that posts (with the CSRF token) to `action`: removing a row of a list. */
+export function PostButton(props: { session: Session; action: string; label: string }) {
+  return (
+    <form method="post" action={props.action}>
+      <CsrfField session={props.session} />
+      <button type="submit" class="secondary">
+        {props.label}
+      </button>
+    </form>
+  );
+}

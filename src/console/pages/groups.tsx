@@ -1,5 +1,5 @@
 import type { Session } from '../../admins/service.ts';
-import { CsrfField, DataTable, Layout, when, ItemHeading, Notices, TypedDelete } from '../layout.tsx';
+import { CsrfField, DataTable, Layout, when, ItemHeading, Notices, TypedDelete, PostButton } from '../layout.tsx';
 
 export interface GroupListRow {
   id: string;
@@ -85,12 +85,7 @@ export function GroupPage(props: { session: Session; group: { id: string; name: 
               <td class="break">{m.id}</td>
               {admin ? (
                 <td>
-                  <form method="post" action={`/groups/${g.id}/members/${encodeURIComponent(m.id)}/remove`}>
-                    <CsrfField session={session} />
-                    <button type="submit" class="secondary">
-                      Remove {m.name ?? m.id}
-                    </button>
-                  </form>
+                  <PostButton session={session} action={`/groups/${g.id}/members/${encodeURIComponent(m.id)}/remove`} label={`Remove ${m.name ?? m.id}`} />
                 </td>
               ) : null}
             </tr>

@@ -2,7 +2,7 @@ import type { Session } from '../../admins/service.ts';
 import { POLICY_PLATFORMS, type PolicyDocument } from '../../policy/model.ts';
 import type { GroupRow } from '../../policy/repo.ts';
 import type { CompiledView, PolicyView } from '../../policy/service.ts';
-import { CsrfField, DataTable, Layout, when, ItemHeading, Notices, TypedDelete } from '../layout.tsx';
+import { CsrfField, DataTable, Layout, when, ItemHeading, Notices, TypedDelete, PostButton } from '../layout.tsx';
 import { platformName } from './dashboard.tsx';
 import { Code, ownershipName } from './policy-form.tsx';
 
@@ -197,12 +197,7 @@ export function PolicyPage(props: {
                 <td class="num">{a.priority}</td>
                 {admin ? (
                   <td>
-                    <form method="post" action={`/policies/${p.id}/assignments/${a.id}/remove`}>
-                      <CsrfField session={session} />
-                      <button type="submit" class="secondary">
-                        Remove {a.label}
-                      </button>
-                    </form>
+                    <PostButton session={session} action={`/policies/${p.id}/assignments/${a.id}/remove`} label={`Remove ${a.label}`} />
                   </td>
                 ) : null}
               </tr>
