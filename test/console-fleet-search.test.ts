@@ -9,6 +9,7 @@ import { SORT_KEYS, compareValues, type SortKey, type SortValue } from '../src/d
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { openStore, type Db, type Store } from '../src/store/db.ts';
 import * as schema from '../src/store/schema.ts';
+import { osKey } from './support/fleet-order.ts';
 import { tempDir } from './support/server.ts';
 
 const N = 6000;
@@ -43,6 +44,7 @@ describe('console device search', () => {
       UPDATE apple_devices SET device_name = NULL WHERE udid LIKE '%7';
       UPDATE apple_devices SET os_version = NULL, platform = NULL WHERE udid LIKE '%3A';
       UPDATE apple_devices SET os_version = '9.3' WHERE udid LIKE '%1';
+      UPDATE apple_devices SET os_version = '17.10' WHERE udid LIKE '%7';
       UPDATE android_devices SET android_version = '9', manufacturer = NULL WHERE id LIKE '%3-a';
       UPDATE apple_enrollments SET enrolled_at = CASE WHEN enrolled_at % 4 = 0 THEN NULL ELSE enrolled_at % 40 END;
       INSERT INTO device_compliance (device_id, platform, state, failing_rules, evaluated_at, changed_at)
@@ -75,7 +77,7 @@ describe('console device search', () => {
   const keyOf = (d: FleetRow, sort: SortKey): SortValue => {
     if (sort === 'name') return (d.deviceName ?? '').toLowerCase();
     if (sort === 'model') return (d.modelName ?? d.model ?? '').toLowerCase();
-    if (sort === 'os') return `${d.platform ?? ''} ${String(d.osVersion ? parseInt(d.osVersion, 10) : 0).padStart(5, '0')} ${d.osVersion ?? ''}`;
+    if (sort === 'os') return osKey(d.platform ?? '', d.osVersion);
     if (sort === 'compliance') return d.compliance ?? 'unknown';
     if (sort === 'enrolled') return d.enrolledAt ?? -1;
     return d.lastSeenAt ?? -1;

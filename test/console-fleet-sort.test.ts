@@ -12,6 +12,7 @@ import { SORT_KEYS, compareValues, type SortKey, type SortValue } from '../src/d
 import { createLogger } from '../src/log.ts';
 import { serve, type RunningServer } from '../src/main.ts';
 import { ConsoleClient } from './support/console.ts';
+import { osKey } from './support/fleet-order.ts';
 import { runCli, tempDir } from './support/server.ts';
 
 const PASSWORD = 'a long enough password';
@@ -35,7 +36,7 @@ interface Seeded {
 function keyOf(d: Seeded, sort: SortKey): SortValue {
   if (sort === 'name') return (d.name ?? '').toLowerCase();
   if (sort === 'model') return (d.model ?? '').toLowerCase();
-  if (sort === 'os') return `${d.platform} ${String(d.os ? parseInt(d.os, 10) : 0).padStart(5, '0')} ${d.os ?? ''}`;
+  if (sort === 'os') return osKey(d.platform, d.os);
   if (sort === 'compliance') return d.state ?? 'unknown';
   if (sort === 'enrolled') return d.enrolledAt ?? -1;
   return d.lastSeen ?? -1;
@@ -63,7 +64,7 @@ describe('devices page: sorting, compliance filter, dashboard counts', () => {
         name: i % 9 === 0 ? null : i % 4 === 0 ? 'Shared name' : `Device ${i}`,
         model: i % 11 === 0 ? null : ['iPhone', 'iPad', 'MacBook Air'][i % 3]!,
         platform: ['ios', 'ipados', 'macos'][i % 3]!,
-        os: i % 13 === 0 ? null : ['9.3', '17.5', '18.1', '10.2'][i % 4]!,
+        os: i % 13 === 0 ? null : ['9.3', '17.5', '18.1', '10.2', '17.10'][i % 5]!,
         enrolledAt: i % 7 === 0 ? null : 1_000 * (i % 5),
         lastSeen: i % 6 === 0 ? null : 2_000 * (i % 8),
         enrolled: i % 10 !== 9,

@@ -160,7 +160,10 @@ export const androidDevices = sqliteTable(
     // The devices list sorted by these (src/devices/fleet-branches.ts): (key, id), written as the queries write them.
     index('android_devices_sort_name').on(sql`lower(coalesce(${t.deviceName}, ''))`, t.id),
     index('android_devices_sort_model').on(sql`lower(coalesce(${t.manufacturer}, ${t.model}, ''))`, t.id),
-    index('android_devices_sort_os').on(sql`printf('%s %05d %s', 'android', CAST(${t.androidVersion} AS INTEGER), ${t.androidVersion})`, t.id),
+    index('android_devices_sort_os').on(
+      sql`printf('%s %05d %05d %s', 'android', CAST(${t.androidVersion} AS INTEGER), iif(instr(${t.androidVersion}, '.') > 0, CAST(substr(${t.androidVersion}, instr(${t.androidVersion}, '.') + 1) AS INTEGER), 0), ${t.androidVersion})`,
+      t.id,
+    ),
     index('android_devices_sort_enrolled').on(sql`coalesce(${t.enrolledAt}, -1)`, t.id),
     index('android_devices_sort_last_seen').on(sql`coalesce(${t.lastStatusReportAt}, -1)`, t.id),
   ],

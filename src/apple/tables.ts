@@ -112,7 +112,10 @@ export const appleDevices = sqliteTable(
     // The devices list sorted by these (src/devices/fleet-branches.ts): (key, id), written as the queries write them.
     index('apple_devices_sort_name').on(sql`lower(coalesce(${t.deviceName}, ''))`, t.id),
     index('apple_devices_sort_model').on(sql`lower(coalesce(${t.modelName}, ${t.model}, ''))`, t.id),
-    index('apple_devices_sort_os').on(sql`printf('%s %05d %s', ${t.platform}, CAST(${t.osVersion} AS INTEGER), ${t.osVersion})`, t.id),
+    index('apple_devices_sort_os').on(
+      sql`printf('%s %05d %05d %s', ${t.platform}, CAST(${t.osVersion} AS INTEGER), iif(instr(${t.osVersion}, '.') > 0, CAST(substr(${t.osVersion}, instr(${t.osVersion}, '.') + 1) AS INTEGER), 0), ${t.osVersion})`,
+      t.id,
+    ),
   ],
 );
 

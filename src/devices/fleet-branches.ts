@@ -67,8 +67,13 @@ export interface Branch {
 /** The compliance column, looked up per shown row by primary key. */
 const complianceColumn = sql`(SELECT dc.state FROM device_compliance dc WHERE dc.device_id = d.id) AS compliance`;
 
-/** OS as the list shows it ("iOS 17.5"): by platform, then major version as a number (9 before 10), then the version text. */
-const osKey = (platform: SQL, version: SQL) => sql`printf('%s %05d %s', ${platform}, CAST(${version} AS INTEGER), ${version})`;
+/**
+ * OS as the list shows it ("iOS 17.5"): by platform, then major and minor version as numbers
+ * (9 before 10, 17.5 before 17.10), then the version text. The same expression as the tables'
+ * sort indexes (apple_devices_sort_os, android_devices_sort_os), character for character.
+ */
+const osKey = (platform: SQL, version: SQL) =>
+  sql`printf('%s %05d %05d %s', ${platform}, CAST(${version} AS INTEGER), iif(instr(${version}, '.') > 0, CAST(substr(${version}, instr(${version}, '.') + 1) AS INTEGER), 0), ${version})`;
 
 export const apple: Branch = {
   columns: sql`d.id, d.device_name AS deviceName, d.serial_number AS serialNumber, d.model, d.model_name AS modelName,
