@@ -79,14 +79,19 @@ test('assigned, the policy reaches an enrolled iPhone as one profile: pending, t
   assert.deepEqual(await drainCommands(a), []);
 });
 
-test('after the profile, the device reports; compliance follows it, with the failing rule, until the user sets a passcode', async () => {
-  const c = await api('GET', `/devices/${a.udid}/compliance`);
-  assert.deepEqual([c.json.state, c.json.failing_rules.map((r: { id: string }) => r.id)], ['noncompliant', ['passcode_required']]);
-  a.persona.passcode = true;
-  assert.equal((await api('POST', `/devices/${a.udid}/commands`, { request_type: 'SecurityInfo' })).status, 201);
-  await drainCommands(a);
-  const fixed = await api('GET', `/devices/${a.udid}/compliance`);
-  assert.deepEqual([fixed.json.state, fixed.json.failing_rules], ['compliant', []]);
+test('after the profile, the device reports; compliance follows it, with the failing rule, until the user sets a passcode the profile accepts', async () => {
+  const rules = async () => {
+    assert.equal((await api('POST', `/devices/${a.udid}/commands`, { request_type: 'SecurityInfo' })).status, 201);
+    await drainCommands(a);
+    const c = await api('GET', `/devices/${a.udid}/compliance`);
+    return [c.json.state, c.json.failing_rules.map((r: { id: string }) => r.id)];
+  };
+  assert.deepEqual(await rules(), ['noncompliant', ['passcode_required']]);
+  // A four-digit passcode: the device itself says it does not meet the installed profile (minLength 6).
+  Object.assign(a.persona, { passcode: true, passcodeLength: 4 });
+  assert.deepEqual(await rules(), ['noncompliant', ['passcode_compliant']]);
+  a.persona.passcodeLength = 6;
+  assert.deepEqual(await rules(), ['compliant', []]);
 });
 
 test('a device enrolling into the scope gets the profile with its first commands', async () => {

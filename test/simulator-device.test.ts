@@ -73,6 +73,15 @@ describe('simulated device answers', () => {
     assert.equal(answerFor(d, received('InstallProfile', { Payload: Buffer.from('not a profile') })).Status, 'Error');
     assert.equal(answerFor(d, received('RemoveProfile', { Identifier: 'com.example.wifi' })).Status, 'Acknowledged');
     assert.equal((answerFor(d, received('ProfileList')).ProfileList as Dict[]).length, 1);
+    // A passcode profile: the device judges its passcode against it, and stops when it goes.
+    const strict = { PayloadType: 'Configuration', PayloadIdentifier: 'com.example.passcode', PayloadUUID: crypto.randomUUID(), PayloadVersion: 1, PayloadContent: [{ PayloadType: 'com.apple.mobiledevice.passwordpolicy', PayloadIdentifier: 'com.example.passcode.p', PayloadUUID: crypto.randomUUID(), PayloadVersion: 1, forcePIN: true, minLength: 8 }] };
+    Object.assign(d.persona, { passcode: true, passcodeLength: 6 });
+    const security = () => answerFor(d, received('SecurityInfo')).SecurityInfo as Dict;
+    assert.equal(security().PasscodeCompliantWithProfiles, true);
+    assert.equal(answerFor(d, received('InstallProfile', { Payload: Buffer.from(plist.build(strict)) })).Status, 'Acknowledged');
+    assert.deepEqual([security().PasscodePresent, security().PasscodeCompliantWithProfiles], [true, false]);
+    answerFor(d, received('RemoveProfile', { Identifier: 'com.example.passcode' }));
+    assert.equal(security().PasscodeCompliantWithProfiles, true);
     // Removing it again: not there, as a real device says (MDMClientError 89).
     const again = answerFor(d, received('RemoveProfile', { Identifier: 'com.example.wifi' }));
     assert.deepEqual([again.Status, (again.ErrorChain as Dict[])[0]!.ErrorDomain, (again.ErrorChain as Dict[])[0]!.ErrorCode], ['Error', 'MDMClientError', 89]);

@@ -63,15 +63,33 @@ function deviceInformation(d: AppleDevice): Dict {
   return all;
 }
 
+/** Whether the user's passcode meets every installed passcode payload, as iOS judges it for SecurityInfo. */
+function passcodeMeetsProfiles(d: AppleDevice): boolean {
+  const p = d.persona;
+  const length = p.passcodeLength ?? 6;
+  for (const rules of d.passcodeRules.values()) {
+    for (const r of rules) {
+      if (!p.passcode) {
+        if (r.forcePIN) return false;
+        continue;
+      }
+      if (length < r.minLength || (r.requireAlphanumeric && !p.passcodeAlphanumeric)) return false;
+    }
+  }
+  return true;
+}
+
 function securityInfo(d: AppleDevice): Dict {
   const p = d.persona;
   const management = { EnrolledViaDEP: false, IsUserEnrollment: false, UserApprovedEnrollment: true, IsActivationLockManageable: false };
   if (p.platform === 'iOS') {
+    const meets = passcodeMeetsProfiles(d);
     return {
       HardwareEncryptionCaps: 3,
       PasscodePresent: p.passcode,
-      PasscodeCompliant: p.passcode,
-      PasscodeCompliantWithProfiles: p.passcode,
+      // No account (Exchange) asks more than the profiles here: the two agree.
+      PasscodeCompliant: meets,
+      PasscodeCompliantWithProfiles: meets,
       PasscodeLockGracePeriodEnforced: 0,
       ManagementStatus: management,
     };
@@ -180,6 +198,10 @@ export function answerFor(device: AppleDevice, command: Dict): Dict {
         PayloadContent: ((p.PayloadContent ?? []) as PlistDict[]).map((x) => ({ PayloadType: x.PayloadType, PayloadIdentifier: x.PayloadIdentifier, PayloadUUID: x.PayloadUUID, PayloadVersion: x.PayloadVersion ?? 1 })),
       };
       device.profiles = [...device.profiles.filter((x) => x.PayloadIdentifier !== p.PayloadIdentifier), listing];
+      const rules = ((p.PayloadContent ?? []) as PlistDict[])
+        .filter((x) => x.PayloadType === 'com.apple.mobiledevice.passwordpolicy')
+        .map((x) => ({ forcePIN: x.forcePIN === true, minLength: Number(x.minLength ?? 0), requireAlphanumeric: x.requireAlphanumeric === true }));
+      device.passcodeRules.set(String(p.PayloadIdentifier), rules);
       return base;
     }
     case 'RemoveProfile': {
@@ -188,6 +210,7 @@ export function answerFor(device: AppleDevice, command: Dict): Dict {
       const enrollment = device.profiles.find((x) => x.PayloadIdentifier === c.Identifier && ((x.PayloadContent ?? []) as PlistDict[]).some((p) => p.PayloadType === 'com.apple.mdm'));
       if (enrollment) {
         device.profiles = device.profiles.filter((x) => x !== enrollment && !x.IsManaged);
+        device.passcodeRules.clear();
         // Managed apps installed to go with management (ManagementFlags 1) go too.
         for (const [id, flags] of device.managedApps) if (flags & 1) device.persona.apps = device.persona.apps.filter((a) => a.Identifier !== id);
         device.managedApps.clear();
@@ -198,6 +221,7 @@ export function answerFor(device: AppleDevice, command: Dict): Dict {
       // What a real device answers for a profile it does not have (MDMClientError 89).
       if (kept.length === device.profiles.length) return { ...base, ...errorChain('MDMClientError', 89, `Profile with identifier '${String(c.Identifier)}' not found.`) };
       device.profiles = kept;
+      device.passcodeRules.delete(String(c.Identifier));
       return base;
     }
     case 'EraseDevice':

@@ -62,6 +62,8 @@ export class AppleDevice {
   profiles: PlistDict[];
   /** An EraseDevice was carried out: the device is gone from management. */
   erased = false;
+  /** What each installed profile's passcode payloads ask (minLength, requireAlphanumeric, forcePIN), by profile identifier. */
+  readonly passcodeRules = new Map<string, Array<{ forcePIN: boolean; minLength: number; requireAlphanumeric: boolean }>>();
   /** Apps installed by InstallApplication, with their ManagementFlags. */
   readonly managedApps = new Map<string, number>();
   /** Its MDM profile was removed (RemoveProfile of the enrollment profile): it should check out. */

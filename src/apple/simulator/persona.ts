@@ -31,6 +31,9 @@ export interface Persona {
   bluetoothMac: string;
   supervised: boolean;
   passcode: boolean;
+  /** The passcode the user set, when `passcode`: its length and whether it has letters (default 6 digits). */
+  passcodeLength?: number;
+  passcodeAlphanumeric?: boolean;
   findMy: boolean;
   cloudBackup: boolean;
   apps: AppInfo[];
