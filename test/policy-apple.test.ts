@@ -205,6 +205,9 @@ test('retiring a personal iPhone removes our profiles and the MDM profile, and n
   const pin = await api('POST', `/devices/${p.udid}/wipe`, { confirm: true, pin: '123456' });
   assert.deepEqual([pin.status, pin.json.error.code], [400, 'invalid_request']);
   assert.deepEqual(await drainCommands(p), [], 'nothing is sent before the wipe is confirmed');
+  // A new version on its way to the device when the retire is confirmed: taken back, never installed.
+  await setDocument({ passcode: { required: true, min_length: 7 } });
+  assert.deepEqual((await states(p)).map((s: unknown[]) => s[2]), ['pending']);
 
   const done = await api('POST', `/devices/${p.udid}/wipe`, { confirm: true });
   assert.equal(done.status, 200, JSON.stringify(done.json));

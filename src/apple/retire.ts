@@ -84,6 +84,8 @@ export function createAppleWipe(opts: { repo: AppleRepo; profiles: PolicyProfile
         if (p.effect === 'erase') return [queue.enqueue(buildCommand('EraseDevice', req.pin ? { PIN: req.pin } : {}), [p.device_id], by)];
         const t = now();
         const sent: string[] = [];
+        // Installs not yet delivered are taken back: a retiring device should not install what goes next.
+        for (const r of [...profiles.ofDevice(p.device_id), ...apps.managedOf(p.device_id)]) if (r.state === 'pending' && r.commandUuid) profiles.cancel(r.commandUuid, [p.device_id], t);
         for (const r of appsToRemove(p.device_id)) {
           const command = buildCommand('RemoveApplication', { Identifier: r.bundleId });
           sent.push(queue.enqueue(command, [p.device_id], by));
