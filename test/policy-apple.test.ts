@@ -27,6 +27,7 @@ const profiles = async (d: AppleDevice) => {
 };
 const states = async (d: AppleDevice) => (await profiles(d)).policy_profiles.map((p: Record<string, any>) => [p.identifier, p.policy.version, p.state]);
 const requestTypes = (cmds: Dict[]) => cmds.map((c) => (c.Command as Dict).RequestType);
+const commands = (cmds: Dict[]) => cmds.map((c) => c.Command as Dict);
 /** The configuration profile an InstallProfile carries. */
 const payloadOf = (c: Dict) => decodePlist(Buffer.from((c.Command as Dict).Payload as Uint8Array));
 const onDevice = (d: AppleDevice) => d.profiles.filter((p) => String(p.PayloadIdentifier).startsWith('org.openmdm.policy.')).map((p) => p.PayloadIdentifier);
@@ -171,6 +172,37 @@ test('the profiles route: what the device listed, ours marked; an unknown id is 
   assert.ok(r.installed.some((p: Record<string, any>) => p.policy_id === policyId));
   const missing = await api('GET', '/devices/nope/profiles');
   assert.deepEqual([missing.status, missing.json.error.code], [404, 'device_not_found']);
+});
+
+test("from the device's page an admin puts it in a group; the group's policy wins and its profile replaces the other", async () => {
+  const kiosk = await api('POST', '/policies', { name: 'Kiosk', document: { camera_disabled: true } });
+  assert.equal(kiosk.status, 201, JSON.stringify(kiosk.json));
+  const group = await api('POST', '/groups', { name: 'Front desk' });
+  assert.equal((await api('POST', `/policies/${kiosk.json.id}/assignments`, { target: 'group', group_id: group.json.id })).status, 201);
+  const admin = await signedIn(server, 'groupie', 'admin');
+  const page = await admin.get(`/devices/${a.udid}`);
+  assert.match(page.text, /data-testid="groups-panel"[^]*<option value="[^"]+">Front desk<\/option>/);
+  const added = await admin.post(`/devices/${a.udid}/groups`, { group_id: group.json.id }, { csrf: true });
+  assert.equal(added.status, 303);
+  assert.match((await admin.get(added.headers.get('location')!)).text, /Added to the group/);
+  // The group's policy wins: its profile goes on, the platform policy's comes off.
+  assert.deepEqual(
+    commands(await drainCommands(a)).map((c) => [c.RequestType, c.Identifier ?? (c.RequestType === 'InstallProfile' ? payloadOf({ Command: c }).PayloadIdentifier : null)]).sort(),
+    [
+      ['InstallProfile', IDENTIFIER(kiosk.json.id)],
+      ['RemoveProfile', IDENTIFIER(policyId)],
+    ],
+  );
+  const removed = await admin.post(`/devices/${a.udid}/groups/${group.json.id}/remove`, {}, { csrf: true });
+  assert.equal(removed.status, 303);
+  assert.deepEqual(
+    commands(await drainCommands(a)).map((c) => c.RequestType).sort(),
+    ['InstallProfile', 'RemoveProfile'],
+  );
+  const audit = await api('GET', `/audit?target=${group.json.id}`);
+  assert.deepEqual(audit.json.events.map((e: Record<string, unknown>) => e.action).slice(0, 2), ['group.member.remove', 'group.member.add']);
+  assert.equal((await api('DELETE', `/policies/${kiosk.json.id}`)).status, 204);
+  await drainCommands(a);
 });
 
 test('a device that checks out has none of our profiles; enrolling again, it gets them anew', async () => {

@@ -128,6 +128,8 @@ const NOTICES: Record<string, string> = {
   removed: 'The device is out of management: at its next check-in it removes this appliance\'s profile and everything installed through it.',
   'android-command': 'Command sent through Google. The device runs it when it next checks in; the history shows when it is done.',
   wipe: 'Wiped through Google: the device has left management.',
+  'group-added': 'Added to the group; the policy it now gets is on its way.',
+  'group-removed': 'Taken out of the group; the policy it now gets is on its way.',
 };
 
 /** The web console: login, first-admin setup, dashboard, devices. Mounted at `/`. */
@@ -302,9 +304,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const found = deps.views.any(id);
     const history = deps.fleet.commandHistory(id);
     const compliance = deps.compliance.get(id, { limit: 5 });
+    const groups = { deviceId: id, member: deps.policies.groupsOf(id), all: deps.policies.groups() };
     if (found.platform === 'android') {
       const page = (
-        <AndroidDevicePage session={c.get('session')} device={found.device} history={history} compliance={compliance} notice={o.notice} error={o.error} confirmWipe={o.confirmWipe} />
+        <AndroidDevicePage session={c.get('session')} device={found.device} history={history} compliance={compliance} groups={groups} notice={o.notice} error={o.error} confirmWipe={o.confirmWipe} />
       );
       return render(c, page, o.status);
     }
@@ -313,7 +316,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const available = c.get('session').admin.role === 'admin' && device.enrollment_status === 'enrolled' ? deps.actions.availability(id) : null;
     const enforcement = deps.policies.enforcement(id) as { apple?: PolicyPanelView['profiles']; apple_apps?: PolicyPanelView['apps'] };
     const policy = { policy: deps.policies.targets({ devices: [id] })[0]?.policy?.ref ?? null, profiles: enforcement.apple ?? [], apps: enforcement.apple_apps ?? [] };
-    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={history} compliance={compliance} policy={policy} notice={o.notice} error={o.error} />, o.status);
+    return render(c, <DevicePage session={c.get('session')} device={device} available={available} history={history} compliance={compliance} policy={policy} groups={groups} notice={o.notice} error={o.error} />, o.status);
   };
 
   app.get('/devices/:id', signedIn, (c) => devicePage(c, c.req.param('id'), { notice: NOTICES[c.req.query('queued') ?? ''] }));
@@ -332,6 +335,35 @@ export function consoleRoutes(deps: ConsoleDeps) {
     }
   };
   const by = (c: Context<ConsoleEnv>) => `admin:${c.get('session').admin.username}`;
+
+  // A device into or out of a group from its page: audited and enforced as the group page does it.
+  const groupTarget = (x: { id: string; name: string }) => ({ type: 'device_group', id: x.id, label: x.name });
+  app.post(
+    '/devices/:id/groups',
+    signedIn,
+    csrf,
+    adminOnly,
+    action(async (c, id, body) => {
+      const groupId = field(body, 'group_id');
+      if (!groupId) throw new AppError('invalid_request', 'Pick the group to add the device to.');
+      const group = deps.policies.group(groupId);
+      deps.audit.within(actor(c), () => deps.policies.addMember(group.id, id), () => ({ action: 'group.member.add', target: groupTarget(group), details: { device_id: id } }));
+      await deps.policies.enforce({ devices: [id] });
+      return 'group-added';
+    }),
+  );
+  app.post(
+    '/devices/:id/groups/:group/remove',
+    signedIn,
+    csrf,
+    adminOnly,
+    action(async (c, id) => {
+      const group = deps.policies.group(c.req.param('group')!);
+      deps.audit.within(actor(c), () => deps.policies.removeMember(group.id, id), () => ({ action: 'group.member.remove', target: groupTarget(group), details: { device_id: id } }));
+      await deps.policies.enforce({ devices: [id] });
+      return 'group-removed';
+    }),
+  );
 
   app.post(
     '/devices/:id/lock',

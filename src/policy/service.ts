@@ -275,6 +275,14 @@ export function createPolicies(deps: { repo: PolicyRepo; now?: () => number; enf
     },
 
     groups: () => repo.groups(),
+    /** The groups a device is in, by name. */
+    groupsOf(deviceId: string): GroupRow[] {
+      return repo
+        .groupsOf(deviceId)
+        .map((id) => repo.group(id))
+        .filter((g): g is GroupRow => g !== undefined)
+        .sort((a, b) => a.name.localeCompare(b.name));
+    },
     group: (id: string) => ({ ...requireGroup(id), members: repo.members(id) }),
     createGroup(name: string): GroupRow {
       return repo.transaction(() => {

@@ -5,6 +5,7 @@ import type { WipePlan } from '../../android/wipe.ts';
 import { CsrfField, DataTable } from '../layout.tsx';
 import { at, CommandHistory, DeviceFrame, Facts, type History } from './device.tsx';
 import { CompliancePanel, type ComplianceView } from './compliance-panel.tsx';
+import { GroupsPanel, type GroupsPanelView } from './groups-panel.tsx';
 
 const MODES: Record<string, string> = { DEVICE_OWNER: 'Fully managed', PROFILE_OWNER: 'Work profile' };
 const sorted = (o: Record<string, unknown> | null) => (o ? Object.entries(o).sort(([a], [b]) => a.localeCompare(b)) : []);
@@ -69,7 +70,7 @@ function Actions(props: { device: AndroidDeviceDetails; session: Session; confir
 }
 
 /** An Android device as Google last reported it: overview, policy and compliance, hardware and software, commands. */
-export function AndroidDevicePage(props: { session: Session; device: AndroidDeviceDetails; history: History; compliance: ComplianceView; notice?: string; error?: string; confirmWipe?: WipePlan }) {
+export function AndroidDevicePage(props: { session: Session; device: AndroidDeviceDetails; history: History; compliance: ComplianceView; groups: GroupsPanelView; notice?: string; error?: string; confirmWipe?: WipePlan }) {
   const d = props.device;
   const name = d.device_name ?? d.google_name;
   const issues = d.non_compliance_details as Array<Record<string, unknown>>;
@@ -119,6 +120,7 @@ export function AndroidDevicePage(props: { session: Session; device: AndroidDevi
       ) : null}
 
       <CompliancePanel compliance={props.compliance} />
+      <GroupsPanel session={props.session} view={props.groups} />
 
       {props.session.admin.role === 'admin' ? (
         <>

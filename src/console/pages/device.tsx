@@ -1,5 +1,6 @@
 import type { Child } from 'hono/jsx';
 import { PolicyPanel, type PolicyPanelView } from './policy-panel.tsx';
+import { GroupsPanel, type GroupsPanelView } from './groups-panel.tsx';
 import type { Session } from '../../admins/service.ts';
 import type { DeviceViews } from '../../api/device-service.ts';
 import type { FleetQueries } from '../../devices/fleet-queries.ts';
@@ -70,7 +71,7 @@ export function CommandHistory(props: { history: History }) {
 }
 
 /** `available` is null for read-only admins and devices not enrolled: no actions are shown then. */
-export function DevicePage(props: { session: Session; device: Device; available: Availability | null; history: History; compliance: ComplianceView; policy: PolicyPanelView; notice?: string; error?: string }) {
+export function DevicePage(props: { session: Session; device: Device; available: Availability | null; history: History; compliance: ComplianceView; policy: PolicyPanelView; groups: GroupsPanelView; notice?: string; error?: string }) {
   const d = props.device;
   const info = (d.inventory.device_information ?? {}) as Record<string, unknown>;
   const security = (d.inventory.security_info ?? null) as Record<string, unknown> | null;
@@ -98,6 +99,7 @@ export function DevicePage(props: { session: Session; device: Device; available:
 
       <CompliancePanel compliance={props.compliance} />
       <PolicyPanel view={props.policy} />
+      <GroupsPanel session={props.session} view={props.groups} />
 
       {props.session.admin.role === 'admin' ? (
         <>
