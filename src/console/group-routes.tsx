@@ -24,11 +24,34 @@ const groupName = z.string().trim().min(1, 'the group needs a name').max(100, 'a
  * the name typed back. Audited and enforced as the JSON API's (src/policy/routes.ts): only the
  * devices a change moves are enforced.
  */
+const groupTarget = (x: { id: string; name: string }) => ({ type: 'device_group', id: x.id, label: x.name });
+
+/**
+ * A device into or out of a group, from the group's page or the device's: audited, then the
+ * device enforced (the group's policy may now win, or stop winning).
+ */
+export function groupMembership(deps: { policies: Policies; audit: Audit }, actor: Guards['actor']) {
+  const { policies, audit } = deps;
+  return {
+    async add(c: Context<ConsoleEnv>, groupId: string, deviceId: string): Promise<{ added: boolean }> {
+      const group = policies.group(groupId);
+      const r = audit.within(actor(c), () => policies.addMember(group.id, deviceId), () => ({ action: 'group.member.add', target: groupTarget(group), details: { device_id: deviceId } }));
+      await policies.enforce({ devices: [deviceId] });
+      return r;
+    },
+    async remove(c: Context<ConsoleEnv>, groupId: string, deviceId: string): Promise<void> {
+      const group = policies.group(groupId);
+      audit.within(actor(c), () => policies.removeMember(group.id, deviceId), () => ({ action: 'group.member.remove', target: groupTarget(group), details: { device_id: deviceId } }));
+      await policies.enforce({ devices: [deviceId] });
+    },
+  };
+}
+
 export function groupConsoleRoutes(deps: { policies: Policies; audit: Audit; deviceName: (id: string) => string | null }, g: Guards) {
   const { policies, audit } = deps;
   const app = new Hono<ConsoleEnv>();
   const change = [g.signedIn, g.csrf, g.adminOnly] as const;
-  const groupTarget = (x: { id: string; name: string }) => ({ type: 'device_group', id: x.id, label: x.name });
+  const membership = groupMembership(deps, g.actor);
 
   const listPage = (c: Context<ConsoleEnv>, o: { notice?: string; error?: string; status?: number; typedName?: string } = {}) => {
     const groups = policies.groups().map((x) => ({ id: x.id, name: x.name, createdAt: x.createdAt, members: policies.group(x.id).members.length }));
@@ -64,12 +87,9 @@ export function groupConsoleRoutes(deps: { policies: Policies; audit: Audit; dev
     '/groups/:id/members',
     ...change,
     onGroup(async (c, body, id) => {
-      const group = policies.group(id);
       const device = field(body, 'device_id').trim();
       if (!device) throw new AppError('invalid_request', 'Type the id of the device to add.');
-      const r = audit.within(g.actor(c), () => policies.addMember(group.id, device), () => ({ action: 'group.member.add', target: groupTarget(group), details: { device_id: device } }));
-      await policies.enforce({ devices: [device] });
-      return r.added ? 'added' : 'already';
+      return (await membership.add(c, id, device)).added ? 'added' : 'already';
     }),
   );
 
@@ -77,10 +97,7 @@ export function groupConsoleRoutes(deps: { policies: Policies; audit: Audit; dev
     '/groups/:id/members/:device/remove',
     ...change,
     onGroup(async (c, _body, id) => {
-      const group = policies.group(id);
-      const device = c.req.param('device')!;
-      audit.within(g.actor(c), () => policies.removeMember(group.id, device), () => ({ action: 'group.member.remove', target: groupTarget(group), details: { device_id: device } }));
-      await policies.enforce({ devices: [device] });
+      await membership.remove(c, id, c.req.param('device')!);
       return 'removed';
     }),
   );

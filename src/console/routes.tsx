@@ -25,7 +25,7 @@ import { DashboardPage, type DashboardData } from './pages/dashboard.tsx';
 import { AndroidDevicePage } from './pages/android-device.tsx';
 import { androidConsoleRoutes } from './android-routes.tsx';
 import { policyConsoleRoutes } from './policy-routes.tsx';
-import { groupConsoleRoutes } from './group-routes.tsx';
+import { groupConsoleRoutes, groupMembership } from './group-routes.tsx';
 import { appConsoleRoutes } from './app-routes.tsx';
 import type { Policies } from '../policy/service.ts';
 import type { AppCatalog } from '../apps/catalog.ts';
@@ -336,8 +336,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
   };
   const by = (c: Context<ConsoleEnv>) => `admin:${c.get('session').admin.username}`;
 
-  // A device into or out of a group from its page: audited and enforced as the group page does it.
-  const groupTarget = (x: { id: string; name: string }) => ({ type: 'device_group', id: x.id, label: x.name });
+  // A device into or out of a group from its page, as the group's page does it.
+  const membership = groupMembership({ policies: deps.policies, audit: deps.audit }, actor);
   app.post(
     '/devices/:id/groups',
     signedIn,
@@ -346,9 +346,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     action(async (c, id, body) => {
       const groupId = field(body, 'group_id');
       if (!groupId) throw new AppError('invalid_request', 'Pick the group to add the device to.');
-      const group = deps.policies.group(groupId);
-      deps.audit.within(actor(c), () => deps.policies.addMember(group.id, id), () => ({ action: 'group.member.add', target: groupTarget(group), details: { device_id: id } }));
-      await deps.policies.enforce({ devices: [id] });
+      await membership.add(c, groupId, id);
       return 'group-added';
     }),
   );
@@ -358,9 +356,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     csrf,
     adminOnly,
     action(async (c, id) => {
-      const group = deps.policies.group(c.req.param('group')!);
-      deps.audit.within(actor(c), () => deps.policies.removeMember(group.id, id), () => ({ action: 'group.member.remove', target: groupTarget(group), details: { device_id: id } }));
-      await deps.policies.enforce({ devices: [id] });
+      await membership.remove(c, c.req.param('group')!, id);
       return 'group-removed';
     }),
   );
