@@ -141,6 +141,11 @@ test('an app leaving the scope is removed as a managed app; the others stay', as
   assert.deepEqual(macSent.map((c) => c.RequestType), ['RemoveApplication']);
   const onMac = await managed(mac);
   assert.deepEqual([onMac['com.example.mail'].state, onMac['com.example.mail'].error.code], ['remove_failed', 'MCMDMErrorDomain:12029']);
+  // Not sent again by itself; an admin asking sends the removal again (and the device says the same).
+  assert.deepEqual(await drainCommands(mac), []);
+  assert.equal((await api('POST', `/devices/${mac.udid}/enforce`)).json.forgotten_failures, 1);
+  assert.deepEqual(commands(await drainCommands(mac)).map((c) => [c.RequestType, c.Identifier]), [['RemoveApplication', 'com.example.mail']]);
+  assert.equal((await managed(mac))['com.example.mail'].state, 'remove_failed');
 });
 
 test('retiring a personal iPhone removes our apps, then the MDM profile; the owner keeps theirs', async () => {

@@ -117,7 +117,7 @@ test('a new version replaces the profile in place; a version not yet delivered i
   await drainCommands(b);
 });
 
-test("a device that refuses the profile: failed with the device's error, not sent again until the next version", async () => {
+test("a device that refuses the profile: failed with the device's error, not sent again by itself; sent again when an admin asks", async () => {
   // Enrolled with a profile whose AccessRights leave out installing profiles (bit 2): the device refuses.
   b.accessRights = 1 | 4 | 8;
   const v = await setDocument({ passcode: { required: true, min_length: 12 } });
@@ -134,7 +134,24 @@ test("a device that refuses the profile: failed with the device's error, not sen
   const page = await web.get(`/devices/${b.udid}`);
   assert.match(page.text, new RegExp(`data-testid="policy-panel"[^]*In force: <a href="/policies/${policyId}">iPhone baseline</a>, version ${v}`));
   assert.match(page.text, /<tr data-state="failed">(?:(?!<\/tr>)[^])*MCMDMErrorDomain:12021(?:(?!<\/tr>)[^])*AllowInstallationRemoval/);
+  assert.doesNotMatch(page.text, /Send again what failed/, 'a read-only admin is not offered it');
+
+  // The cause fixed (the device takes profiles again), an admin sends it again from the page.
   b.accessRights = undefined;
+  const admin = await signedIn(server, 'fixer', 'admin');
+  assert.match((await admin.get(`/devices/${b.udid}`)).text, /Send again what failed/);
+  const again = await admin.post(`/devices/${b.udid}/enforce`, {}, { csrf: true });
+  assert.equal(again.status, 303);
+  assert.match((await admin.get(again.headers.get('location')!)).text, /What the device refused is sent again/);
+  assert.deepEqual(requestTypes(await drainCommands(b)), ['InstallProfile']);
+  assert.deepEqual(await states(b), [[IDENTIFIER(policyId), v, 'installed']]);
+  // The API does the same; with nothing refused, nothing is sent.
+  const viaApi = await api('POST', `/devices/${b.udid}/enforce`);
+  assert.deepEqual([viaApi.status, viaApi.json.forgotten_failures], [200, 0]);
+  assert.deepEqual(await drainCommands(b), []);
+  assert.deepEqual((await api('POST', '/devices/nope/enforce')).status, 404);
+  const audit = await api('GET', '/audit?action=device.enforce');
+  assert.deepEqual(audit.json.events.map((e: Record<string, any>) => e.details.forgotten_failures), [0, 1]);
   await drainCommands(a);
 });
 

@@ -98,6 +98,7 @@ const OPERATIONS: Operation[] = [
   { method: 'put', path: '/groups/:id/members/:device', tag: 'policies', summary: 'Add a device (Apple or Android) to a group', ok: 201, errors: [404] },
   { method: 'delete', path: '/groups/:id/members/:device', tag: 'policies', summary: 'Take a device out of a group', ok: 204, errors: [404] },
   { method: 'get', path: '/devices/:id/profiles', tag: 'policies', summary: "An Apple device's profiles: the policy profiles asked of it (pending, installed, failed with the device's error, removing) and its last ProfileList", ok: 200, errors: [404] },
+  { method: 'post', path: '/devices/:id/enforce', tag: 'policies', summary: 'Enforce policies on a device again: the profiles and apps it refused are sent again', ok: 200, errors: [404] },
   { method: 'get', path: '/devices/:id/effective-policy', tag: 'policies', summary: "The device's one effective policy, the assignment that won, and its compiled form", ok: 200, errors: [404] },
 
   { method: 'get', path: '/apps', tag: 'apps', summary: 'The app catalog', ok: 200 },

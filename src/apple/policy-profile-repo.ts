@@ -31,6 +31,9 @@ export function createPolicyProfileRepo(db: Db) {
   );
   const remove = sqlite.prepare(`DELETE FROM apple_policy_profiles WHERE device_id = ? AND identifier = ? AND command_uuid = ?`);
   const forget = sqlite.prepare(`DELETE FROM apple_policy_profiles WHERE device_id = ?`);
+  // A failed install is forgotten (so it is sent again); a failed removal goes back to installed (so it is removed again).
+  const forgetFailed = sqlite.prepare(`DELETE FROM apple_policy_profiles WHERE device_id = ? AND state = 'failed'`);
+  const reopenRemovals = sqlite.prepare(`UPDATE apple_policy_profiles SET state = 'installed', error_code = NULL, error_message = NULL WHERE device_id = ? AND state = 'remove_failed'`);
   // The device channel of an Apple device has the device's id (its UDID, or its EnrollmentID).
   const enrolled = sqlite.prepare(
     `SELECT e.id FROM apple_enrollments e WHERE e.id IN (SELECT value FROM json_each(?)) AND e.status = 'enrolled'
@@ -59,6 +62,8 @@ export function createPolicyProfileRepo(db: Db) {
       return setState.run(r).changes > 0;
     },
     delete: (deviceId: string, identifier: string, commandUuid: string): boolean => remove.run(deviceId, identifier, commandUuid).changes > 0,
+    /** The device's refusals, undone so the next pass acts again; how many. */
+    forgetFailures: (deviceId: string): number => sqlite.transaction(() => forgetFailed.run(deviceId).changes + reopenRemovals.run(deviceId).changes)(),
     /** A device that enrolls again, or leaves, has none of our profiles. */
     forget: (deviceId: string): number => forget.run(deviceId).changes,
     /** Those of `ids` whose device channel is enrolled and not being retired. */

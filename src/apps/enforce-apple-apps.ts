@@ -134,6 +134,7 @@ export function createAppleAppEnforcer(deps: { repo: AppRepo; queue: CommandQueu
     },
 
     forget: (deviceId: string): number => repo.forgetManaged(deviceId),
+    retry: (deviceId: string): number => repo.forgetManagedFailures(deviceId),
 
     status(deviceId: string): unknown {
       const rows = repo.managedOf(deviceId);

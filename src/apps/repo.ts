@@ -22,6 +22,8 @@ export function createAppRepo(db: Db) {
   const byCommand = sqlite.prepare(`SELECT ${MANAGED} FROM apple_managed_apps WHERE device_id = ? AND command_uuid = ?`);
   const remove = sqlite.prepare(`DELETE FROM apple_managed_apps WHERE device_id = ? AND bundle_id = ? AND command_uuid = ?`);
   const forget = sqlite.prepare(`DELETE FROM apple_managed_apps WHERE device_id = ?`);
+  const forgetFailed = sqlite.prepare(`DELETE FROM apple_managed_apps WHERE device_id = ? AND state = 'failed'`);
+  const reopenRemovals = sqlite.prepare(`UPDATE apple_managed_apps SET state = 'installed', error_code = NULL, error_message = NULL WHERE device_id = ? AND state = 'remove_failed'`);
 
   return {
     transaction: <T>(fn: () => T): T => sqlite.transaction(fn)(),
@@ -53,6 +55,8 @@ export function createAppRepo(db: Db) {
     },
     deleteManaged: (deviceId: string, bundleId: string, commandUuid: string): boolean => remove.run(deviceId, bundleId, commandUuid).changes > 0,
     forgetManaged: (deviceId: string): number => forget.run(deviceId).changes,
+    /** Failed installs forgotten (sent again), failed removals back to installed (removed again); how many. */
+    forgetManagedFailures: (deviceId: string): number => sqlite.transaction(() => forgetFailed.run(deviceId).changes + reopenRemovals.run(deviceId).changes)(),
   };
 }
 

@@ -128,6 +128,7 @@ const NOTICES: Record<string, string> = {
   removed: 'The device is out of management: at its next check-in it removes this appliance\'s profile and everything installed through it.',
   'android-command': 'Command sent through Google. The device runs it when it next checks in; the history shows when it is done.',
   wipe: 'Wiped through Google: the device has left management.',
+  enforced: 'What the device refused is sent again; it is pushed now.',
   'group-added': 'Added to the group; the policy it now gets is on its way.',
   'group-removed': 'Taken out of the group; the policy it now gets is on its way.',
 };
@@ -335,6 +336,19 @@ export function consoleRoutes(deps: ConsoleDeps) {
     }
   };
   const by = (c: Context<ConsoleEnv>) => `admin:${c.get('session').admin.username}`;
+
+  // What the device refused, sent again once the admin has fixed the cause.
+  app.post(
+    '/devices/:id/enforce',
+    signedIn,
+    csrf,
+    adminOnly,
+    action(async (c, id, _body, label) => {
+      const r = await deps.policies.retry(id);
+      deps.audit.record(actor(c), { action: 'device.enforce', target: deviceTarget(id, label), details: { forgotten_failures: r.forgotten } });
+      return 'enforced';
+    }),
+  );
 
   // A device into or out of a group from its page, as the group's page does it.
   const membership = groupMembership({ policies: deps.policies, audit: deps.audit }, actor);

@@ -161,6 +161,8 @@ export function createAppleEnforcer(deps: { repo: PolicyProfileRepo; queue: Comm
       if (!ok) log.warn({ deviceId: row.deviceId, profile: row.identifier, requestType: r.requestType, ...err }, 'the device refused a policy profile command');
     },
 
+    retry: (deviceId: string): number => repo.forgetFailures(deviceId),
+
     /** A device that enrolls again (or leaves) has none of our profiles: its next pass starts from nothing. */
     forget: (deviceId: string): number => repo.forget(deviceId),
 

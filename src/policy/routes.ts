@@ -6,6 +6,7 @@ import { POLICY_PLATFORMS, PolicyDocument } from './model.ts';
 import type { AssignmentRow, GroupRow } from './repo.ts';
 import type { AssignmentInput, Policies, PolicyView } from './service.ts';
 import type { Audit } from '../audit/service.ts';
+import { deviceTarget } from '../audit/targets.ts';
 
 const name = z.string().trim().min(1).max(100);
 export const CreateBody = z.strictObject({ name, description: z.string().max(500).nullable().optional(), document: PolicyDocument });
@@ -142,6 +143,14 @@ export function policyRoutes(policies: Policies, audit: Audit) {
     audit.within(c.get('actor'), () => policies.removeMember(target.id, device), () => ({ action: 'group.member.remove', target, details: { device_id: device } }));
     await policies.enforce({ devices: [device] });
     return c.body(null, 204);
+  });
+
+  // After the cause of a refusal is fixed: what the device refused is sent again.
+  app.post('/devices/:id/enforce', async (c) => {
+    const id = c.req.param('id');
+    const r = await policies.retry(id);
+    audit.record(c.get('actor'), { action: 'device.enforce', target: deviceTarget(id), details: { forgotten_failures: r.forgotten } });
+    return c.json({ device_id: id, forgotten_failures: r.forgotten, enforced: r.enforced, enforcement: policies.enforcement(id) });
   });
 
   app.get('/devices/:id/effective-policy', (c) => {

@@ -50,6 +50,8 @@ export interface PolicyEnforcer {
   apply(targets: readonly EffectiveTarget[]): Promise<Record<string, number>>;
   /** What it last asked of this device and whether that failed, for the API (JSON-ready); undefined: nothing. */
   status?(deviceId: string): unknown;
+  /** Forgets the device's refusals, so the next pass sends again what failed; how many it forgot. */
+  retry?(deviceId: string): number;
 }
 
 const OWNERSHIPS: Ownership[] = ['corporate', 'personal'];
@@ -168,6 +170,16 @@ export function createPolicies(deps: { repo: PolicyRepo; now?: () => number; enf
       const out: Record<string, Record<string, number>> = {};
       for (const e of enforcers) out[e.name] = await e.apply(targets);
       return out;
+    },
+
+    /**
+     * Sends a device again what it refused (an admin fixed the cause: the user approved, a
+     * restriction was lifted): each enforcer forgets the refusals, then the device is enforced.
+     */
+    async retry(deviceId: string): Promise<{ forgotten: number; enforced: Record<string, Record<string, number>> }> {
+      requireDevice(deviceId);
+      const forgotten = enforcers.reduce((n, e) => n + (e.retry?.(deviceId) ?? 0), 0);
+      return { forgotten, enforced: await this.enforce({ devices: [deviceId] }) };
     },
 
     /** Each enforcer's record for the device: what was asked of it, and the error when it failed. */

@@ -98,7 +98,7 @@ export function DevicePage(props: { session: Session; device: Device; available:
       />
 
       <CompliancePanel compliance={props.compliance} />
-      <PolicyPanel view={props.policy} />
+      <PolicyPanel session={props.session} deviceId={d.id} view={props.policy} />
       <GroupsPanel session={props.session} view={props.groups} />
 
       {props.session.admin.role === 'admin' ? (

@@ -1,5 +1,6 @@
+import type { Session } from '../../admins/service.ts';
 import type { PolicyRef } from '../../policy/compile-apple.ts';
-import { DataTable } from '../layout.tsx';
+import { DataTable, PostButton } from '../layout.tsx';
 
 /** What enforcement asked of an Apple device, as the enforcers report it (JSON-ready rows). */
 export interface PolicyPanelView {
@@ -22,8 +23,9 @@ const ErrorText = (props: { error: { code: string; message: string | null } | nu
  * with its state (pending, installed, failed with the device's own error, removing), so an admin
  * sees why a device is not where the policy says without reading command history.
  */
-export function PolicyPanel(props: { view: PolicyPanelView }) {
+export function PolicyPanel(props: { session: Session; deviceId: string; view: PolicyPanelView }) {
   const { policy, profiles, apps } = props.view;
+  const refused = [...profiles, ...apps].some((x) => x.state === 'failed' || x.state === 'remove_failed');
   return (
     <section data-testid="policy-panel">
       <h2>Policy</h2>
@@ -71,6 +73,12 @@ export function PolicyPanel(props: { view: PolicyPanelView }) {
               </tr>
             ))}
           </DataTable>
+        </>
+      ) : null}
+      {refused && props.session.admin.role === 'admin' ? (
+        <>
+          <p class="muted">Fixed what the device refused for (an approval, a restriction)? Send it again:</p>
+          <PostButton session={props.session} action={`/devices/${encodeURIComponent(props.deviceId)}/enforce`} label="Send again what failed" />
         </>
       ) : null}
     </section>
