@@ -129,7 +129,10 @@ test('compliance sees what the device lists; an app that shows up in its list is
   );
 });
 
-test('an app leaving the scope is removed as a managed app; the others stay', async () => {
+test('an app leaving the scope is removed as a managed app; the others stay; one not delivered yet is taken back', async () => {
+  // An app required and dropped again before the iPhone called: its install is taken back, no removal goes.
+  await require(['com.example.mail', 'com.example.field', 'com.example.extra']);
+  assert.equal((await managed(iphone))['com.example.extra'].state, 'pending');
   await require(['com.example.field']);
   const sent = commands(await drainCommands(iphone));
   assert.deepEqual(sent.map((c) => [c.RequestType, c.Identifier]), [['RemoveApplication', 'com.example.mail']]);
@@ -141,10 +144,19 @@ test('an app leaving the scope is removed as a managed app; the others stay', as
   assert.deepEqual(macSent.map((c) => c.RequestType), ['RemoveApplication']);
   const onMac = await managed(mac);
   assert.deepEqual([onMac['com.example.mail'].state, onMac['com.example.mail'].error.code], ['remove_failed', 'MCMDMErrorDomain:12029']);
-  // Not sent again by itself; an admin asking sends the removal again (and the device says the same).
+  // Not sent again by itself; an admin asking sends again the removal the device refused and the
+  // install it never finished (the field app, still Queued), and the device says the same.
   assert.deepEqual(await drainCommands(mac), []);
-  assert.equal((await api('POST', `/devices/${mac.udid}/enforce`)).json.forgotten_failures, 1);
-  assert.deepEqual(commands(await drainCommands(mac)).map((c) => [c.RequestType, c.Identifier]), [['RemoveApplication', 'com.example.mail']]);
+  assert.equal((await api('POST', `/devices/${mac.udid}/enforce`)).json.forgotten_failures, 2);
+  assert.deepEqual(
+    commands(await drainCommands(mac))
+      .map((c) => [c.RequestType, c.Identifier ?? c.ManifestURL])
+      .sort(),
+    [
+      ['InstallApplication', 'https://apps.example.com/field/manifest.plist'],
+      ['RemoveApplication', 'com.example.mail'],
+    ],
+  );
   assert.equal((await managed(mac))['com.example.mail'].state, 'remove_failed');
 });
 

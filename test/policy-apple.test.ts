@@ -175,6 +175,33 @@ test('out of scope, the profile is removed; one never delivered is removed too, 
   assert.deepEqual((await profiles(a)).policy_profiles, []);
 });
 
+test('a command the device will never answer (cancelled, expired) does not leave its profile stuck; a removal wanted back is taken back', async () => {
+  assert.equal((await api('POST', `/policies/${policyId}/assignments`, { target: 'platform', platform: 'ios' })).status, 201);
+  await drainCommands(a);
+  // A new version queued, then its command cancelled by an admin before the device called.
+  const v = await setDocument({ passcode: { required: true, min_length: 9 } });
+  const pending = (await profiles(a)).policy_profiles[0];
+  assert.equal(pending.state, 'pending');
+  assert.equal((await api('DELETE', `/commands/${pending.command_uuid}`)).json.cancelled > 0, true);
+  // The next pass over the device (here: asked from the API) sends it again, not "still pending".
+  assert.equal((await api('POST', `/devices/${a.udid}/enforce`)).status, 200);
+  assert.deepEqual(requestTypes(await drainCommands(a)), ['InstallProfile']);
+  assert.deepEqual(await states(a), [[IDENTIFIER(policyId), v, 'installed']]);
+
+  // Unassigned and assigned again before the device called: the removal is taken back, only the install goes.
+  const list = await api('GET', `/policies/${policyId}/assignments`);
+  assert.equal((await api('DELETE', `/policies/${policyId}/assignments/${list.json.assignments[0].id}`)).status, 204);
+  assert.deepEqual((await states(a)).map((x: unknown[]) => x[2]), ['removing']);
+  assert.equal((await api('POST', `/policies/${policyId}/assignments`, { target: 'platform', platform: 'ios' })).status, 201);
+  assert.deepEqual(requestTypes(await drainCommands(a)), ['InstallProfile']);
+  assert.deepEqual((await states(a)).map((x: unknown[]) => x[2]), ['installed']);
+  assert.deepEqual(onDevice(a), [IDENTIFIER(policyId)]);
+  const all = await api('GET', `/policies/${policyId}/assignments`);
+  assert.equal((await api('DELETE', `/policies/${policyId}/assignments/${all.json.assignments[0].id}`)).status, 204);
+  await drainCommands(a);
+  await drainCommands(b);
+});
+
 test('the profiles route: what the device listed, ours marked; an unknown id is 404', async () => {
   const assigned = await api('POST', `/policies/${policyId}/assignments`, { target: 'platform', platform: 'ios' });
   assert.equal(assigned.status, 201);

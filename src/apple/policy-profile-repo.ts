@@ -39,11 +39,13 @@ export function createPolicyProfileRepo(db: Db) {
     `SELECT e.id FROM apple_enrollments e WHERE e.id IN (SELECT value FROM json_each(?)) AND e.status = 'enrolled'
        AND e.type IN ('device', 'user-enrollment-device') AND e.retire_requested_at IS NULL`,
   );
-  const cancel = sqlite.prepare(
-    `UPDATE apple_command_targets SET status = 'cancelled', updated_at = ?
-     WHERE command_uuid = ? AND enrollment_id IN (SELECT value FROM json_each(?)) AND status IN ('pending', 'not_now')`,
-  );
-
+  // Rows waiting on a command the device will never answer: it expired (the device was away
+  // longer than the command's lifetime) or an admin cancelled it.
+  const staleSql = `SELECT p.device_id AS deviceId, p.identifier AS key FROM apple_policy_profiles p
+    LEFT JOIN apple_command_targets t ON t.command_uuid = p.command_uuid AND t.enrollment_id = p.device_id
+    WHERE p.state IN ('pending', 'removing') AND (t.status IS NULL OR t.status NOT IN ('pending', 'not_now'))`;
+  const staleAll = sqlite.prepare(staleSql);
+  const staleOf = sqlite.prepare(`${staleSql} AND p.device_id IN (SELECT value FROM json_each(?))`);
   return {
     transaction: <T>(fn: () => T): T => sqlite.transaction(fn)(),
     /** Every row, by device: one read for a whole enforcement pass. */
@@ -68,9 +70,12 @@ export function createPolicyProfileRepo(db: Db) {
     forget: (deviceId: string): number => forget.run(deviceId).changes,
     /** Those of `ids` whose device channel is enrolled and not being retired. */
     enrolled: (ids: string[]): Set<string> => new Set((enrolled.all(JSON.stringify(ids)) as Array<{ id: string }>).map((r) => r.id)),
-    /** Takes a command back from these enrollments if none of them has answered it yet. */
-    cancel: (commandUuid: string, enrollmentIds: string[], now: number): number => cancel.run(now, commandUuid, JSON.stringify(enrollmentIds)).changes,
+    /** Rows (`deviceId\0identifier`) waiting on a command that will not be answered: of these devices, or all. */
+    stale: (deviceIds: string[] | null): Set<string> => staleKeys(deviceIds === null ? staleAll.all() : staleOf.all(JSON.stringify(deviceIds))),
   };
 }
 
 export type PolicyProfileRepo = ReturnType<typeof createPolicyProfileRepo>;
+
+/** Row keys `deviceId\0key` (a profile identifier, or an app's bundle id) of a staleness query. */
+export const staleKeys = (rows: unknown[]): Set<string> => new Set((rows as Array<{ deviceId: string; key: string }>).map((r) => `${r.deviceId}\0${r.key}`));

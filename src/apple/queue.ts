@@ -79,6 +79,14 @@ export function createCommandQueue(opts: { repo: AppleRepo; log: Logger; now?: (
       return requestType;
     },
 
+    /**
+     * Takes a command back from these enrollments if they have not answered it: superseded
+     * before delivery (a newer version, a change of scope, a retire). How many it took back.
+     */
+    takeBack(uuid: string, enrollmentIds: string[]): number {
+      return enrollmentIds.length ? repo.cancelTargets(uuid, enrollmentIds, now()) : 0;
+    },
+
     cancel(uuid: string): number {
       if (!repo.command(uuid)) throw new AppError('command_not_found', `no command ${uuid}`, 404);
       return repo.cancelCommand(uuid, now());

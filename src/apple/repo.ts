@@ -214,6 +214,21 @@ export function createAppleRepo(db: Db) {
         .where(and(eq(appleCommandTargets.enrollmentId, enrollmentId), inArray(appleCommandTargets.status, ACTIVE)))
         .run().changes;
     },
+    /** Cancels a command for these enrollments where none has answered it yet; how many it took back. */
+    cancelTargets(uuid: string, enrollmentIds: string[], now: number): number {
+      return db
+        .update(appleCommandTargets)
+        .set({ status: 'cancelled', updatedAt: now })
+        .where(
+          and(
+            eq(appleCommandTargets.commandUuid, uuid),
+            inArray(appleCommandTargets.status, ACTIVE),
+            // A JSON array, not one bound variable per id: SQLite caps those at 32,766.
+            sql`${appleCommandTargets.enrollmentId} IN (SELECT value FROM json_each(${JSON.stringify(enrollmentIds)}))`,
+          ),
+        )
+        .run().changes;
+    },
     cancelCommand(uuid: string, now: number) {
       return db
         .update(appleCommandTargets)

@@ -39,26 +39,36 @@ const KEEPS: Record<AppleWipeEffect, string[]> = {
  */
 export function createAppleWipe(opts: { repo: AppleRepo; profiles: PolicyProfileRepo; apps: AppRepo; queue: CommandQueue; log: Logger; now?: () => number }) {
   const { repo, profiles, apps, queue, log } = opts;
-  // Apps a retire takes off: ours, installed or on their way (a failed install left nothing).
-  const appsToRemove = (deviceId: string) => apps.managedOf(deviceId).filter((r) => r.state !== 'removing' && r.state !== 'failed');
   const now = opts.now ?? Date.now;
+  // What a retire removes: ours, but for a removal already on its way (one that expired or was
+  // cancelled is sent again) and an app whose install failed (nothing of ours is there).
+  const toRemove = (deviceId: string) => {
+    const staleProfiles = profiles.stale([deviceId]);
+    const staleApps = apps.stale([deviceId]);
+    return {
+      apps: apps.managedOf(deviceId).filter((r) => r.state !== 'failed' && (r.state !== 'removing' || staleApps.has(`${deviceId}\0${r.bundleId}`))),
+      profiles: profiles.ofDevice(deviceId).filter((r) => r.state !== 'removing' || staleProfiles.has(`${deviceId}\0${r.identifier}`)),
+    };
+  };
 
   function plan(deviceId: string): AppleWipePlan {
     const device = repo.device(deviceId);
     const enrollment = repo.enrollment(deviceId);
     if (!device || !enrollment) throw new AppError('device_not_found', `no device ${deviceId}`, 404);
     if (enrollment.status !== 'enrolled') throw new AppError('enrollment_not_enrolled', `not enrolled: ${deviceId} is ${enrollment.status}`, 409);
-    if (enrollment.retireRequestedAt !== null) throw new AppError('retire_pending', `${deviceId} is being retired already (since ${new Date(enrollment.retireRequestedAt).toISOString()})`, 409);
+    // Retired already and its removals still on their way: nothing to add. Once they expired or
+    // were cancelled (the device stayed away), a retire may be sent again.
+    if (enrollment.retireRequestedAt !== null && repo.withPending('RemoveProfile', [deviceId]).length) {
+      throw new AppError('retire_pending', `${deviceId} is being retired already (since ${new Date(enrollment.retireRequestedAt).toISOString()}): its removals are on their way`, 409);
+    }
     const effect: AppleWipeEffect = enrollment.ownership === 'personal' ? 'retire' : 'erase';
     const removes: AppleWipePlan['removes'] =
       effect === 'erase'
         ? [{ kind: 'everything', identifier: null, name: 'everything on the device' }]
         : [
-            ...appsToRemove(deviceId).map((r) => ({ kind: 'managed_app' as const, identifier: r.bundleId, name: `app ${r.bundleId} and its data` })),
-            ...profiles
-              .ofDevice(deviceId)
-              .filter((r) => r.state !== 'removing')
-              .map((r) => ({ kind: 'policy_profile' as const, identifier: r.identifier, name: `policy ${r.policyName}` })),
+            ...toRemove(deviceId).apps.map((r) => ({ kind: 'managed_app' as const, identifier: r.bundleId, name: `app ${r.bundleId} and its data` })),
+            ...toRemove(deviceId)
+              .profiles.map((r) => ({ kind: 'policy_profile' as const, identifier: r.identifier, name: `policy ${r.policyName}` })),
             { kind: 'mdm_profile', identifier: ENROLLMENT_PROFILE_IDENTIFIER, name: 'the MDM profile, with every managed app and its data' },
           ];
     return { device_id: deviceId, platform: device.platform, ownership: enrollment.ownership, effect, description: DESCRIPTIONS[effect], removes, keeps: KEEPS[effect] };
@@ -84,15 +94,20 @@ export function createAppleWipe(opts: { repo: AppleRepo; profiles: PolicyProfile
         if (p.effect === 'erase') return [queue.enqueue(buildCommand('EraseDevice', req.pin ? { PIN: req.pin } : {}), [p.device_id], by)];
         const t = now();
         const sent: string[] = [];
-        // Installs not yet delivered are taken back: a retiring device should not install what goes next.
-        for (const r of [...profiles.ofDevice(p.device_id), ...apps.managedOf(p.device_id)]) if (r.state === 'pending' && r.commandUuid) profiles.cancel(r.commandUuid, [p.device_id], t);
-        for (const r of appsToRemove(p.device_id)) {
+        const { apps: appRows, profiles: profileRows } = toRemove(p.device_id);
+        for (const r of appRows) {
+          // An install not yet delivered is taken back: then nothing of it is on the device.
+          if (r.state === 'pending' && r.commandUuid && queue.takeBack(r.commandUuid, [p.device_id])) {
+            apps.deleteManaged(r.deviceId, r.bundleId, r.commandUuid);
+            continue;
+          }
           const command = buildCommand('RemoveApplication', { Identifier: r.bundleId });
           sent.push(queue.enqueue(command, [p.device_id], by));
           apps.saveManaged([{ ...r, state: 'removing', commandUuid: command.uuid, errorCode: null, errorMessage: null, updatedAt: t }]);
         }
-        const rows = profiles.ofDevice(p.device_id).filter((r) => r.state !== 'removing');
-        for (const r of rows) {
+        for (const r of profileRows) {
+          // A version not yet delivered is taken back; an earlier one may be there: removed all the same.
+          if (r.state === 'pending') queue.takeBack(r.commandUuid, [p.device_id]);
           const command = buildCommand('RemoveProfile', { Identifier: r.identifier });
           sent.push(queue.enqueue(command, [p.device_id], by));
           profiles.save([{ ...r, state: 'removing', commandUuid: command.uuid, errorCode: null, errorMessage: null, updatedAt: t }]);

@@ -50,6 +50,13 @@ export function createAppleAppEnforcer(deps: { repo: AppRepo; queue: CommandQueu
     const removals = new Map<string, ManagedAppRow[]>();
     const refused: ManagedAppRow[] = [];
     const drop: ManagedAppRow[] = [];
+    // Pending installs of apps leaving the scope: taken back if not delivered (then nothing is on
+    // the device to remove), else removed. Removals of apps wanted again: taken back.
+    const undeliver: ManagedAppRow[] = [];
+    const unremove: ManagedAppRow[] = [];
+    // Rows whose command will never be answered (expired, cancelled): acted on again.
+    const stale = repo.stale(apple.length > 100 ? null : apple.map((x) => x.device.id));
+    const isStale = (r: ManagedAppRow) => (r.state === 'pending' || r.state === 'removing') && stale.has(`${r.deviceId}\0${r.bundleId}`);
     const t = now();
 
     for (const target of apple) {
@@ -59,28 +66,35 @@ export function createAppleAppEnforcer(deps: { repo: AppRepo; queue: CommandQueu
       const want = new Set(doc?.required_apps?.apple ?? []);
       const rows = new Map((rowsOf.get(id) ?? []).map((r) => [r.bundleId, r]));
       for (const r of rows.values()) {
-        if (want.has(r.bundleId) || r.state === 'removing' || r.state === 'remove_failed') continue;
-        // Never sent (no way to install it): nothing to take back.
-        if (r.errorCode === NOT_INSTALLABLE) drop.push(r);
+        if (want.has(r.bundleId)) continue;
+        const dead = isStale(r);
+        if ((r.state === 'removing' || r.state === 'remove_failed') && !dead) continue;
+        // Never installed by us (no way to, the device refused, or never delivered): nothing to remove.
+        if (r.errorCode === NOT_INSTALLABLE || r.state === 'failed' || (r.state === 'pending' && dead)) drop.push(r);
+        else if (r.state === 'pending') undeliver.push(r);
         else (removals.get(r.bundleId) ?? removals.set(r.bundleId, []).get(r.bundleId)!).push(r);
       }
       for (const bundleId of want) {
         const have = rows.get(bundleId);
+        const leaving = have?.state === 'removing' || have?.state === 'remove_failed';
         // Our own refusal is looked at again each pass: the catalog may say how to install it now.
-        if (have && have.state !== 'removing' && have.state !== 'remove_failed' && have.errorCode !== NOT_INSTALLABLE) continue;
+        if (have && !isStale(have) && !leaving && have.errorCode !== NOT_INSTALLABLE) continue;
         const params = installParams(bundleId, catalog.get(bundleId), target.device.platform!);
         if (typeof params === 'string') {
+          // A removal on its way keeps its row: its answer is still to come.
+          if (leaving) continue;
           counts.not_installable++;
           if (have?.errorCode !== NOT_INSTALLABLE || have.errorMessage !== params) {
             refused.push({ deviceId: id, bundleId, state: 'failed', commandUuid: '', deviceState: null, errorCode: NOT_INSTALLABLE, errorMessage: params, updatedAt: t });
           }
           continue;
         }
+        if (have?.state === 'removing') unremove.push(have);
         const key = `${bundleId}\0${JSON.stringify(params)}`;
         (installs.get(key) ?? installs.set(key, { bundleId, params, ids: [] }).get(key)!).ids.push(id);
       }
     }
-    if (!installs.size && !removals.size && !refused.length && !drop.length) return counts;
+    if (!installs.size && !removals.size && !refused.length && !drop.length && !undeliver.length) return counts;
 
     const built: Array<{ bundleId: string; command: BuiltCommand; ids: string[] }> = [...installs.values()].map((b) => ({
       bundleId: b.bundleId,
@@ -88,6 +102,11 @@ export function createAppleAppEnforcer(deps: { repo: AppRepo; queue: CommandQueu
       ids: b.ids,
     }));
     repo.transaction(() => {
+      for (const r of unremove) queue.takeBack(r.commandUuid, [r.deviceId]);
+      for (const r of undeliver) {
+        if (queue.takeBack(r.commandUuid, [r.deviceId])) drop.push(r);
+        else (removals.get(r.bundleId) ?? removals.set(r.bundleId, []).get(r.bundleId)!).push(r);
+      }
       const rows: ManagedAppRow[] = [...refused];
       for (const b of built) {
         queue.enqueue(b.command, b.ids);

@@ -60,11 +60,16 @@ export function createAppleEnforcer(deps: { repo: PolicyProfileRepo; queue: Comm
 
     const installs = new Map<string, { target: EffectiveTarget; platform: ApplePlatform; ownership: Ownership; ids: string[] }>();
     const removals = new Map<string, PolicyProfileRow[]>();
-    // Old versions still waiting in the queue: a device should not install what it will replace at once.
+    // Commands still waiting in the queue that a change makes wrong: an old version the device
+    // would install only to replace it at once, a removal of a profile wanted again.
     const superseded = new Map<string, string[]>();
     const takeBack = (r: PolicyProfileRow) => {
-      if (r.state === 'pending') (superseded.get(r.commandUuid) ?? superseded.set(r.commandUuid, []).get(r.commandUuid)!).push(r.deviceId);
+      if (r.state === 'pending' || r.state === 'removing') (superseded.get(r.commandUuid) ?? superseded.set(r.commandUuid, []).get(r.commandUuid)!).push(r.deviceId);
     };
+    // Rows whose command will never be answered (expired, cancelled): what the device has is not
+    // known, so it is brought where it should be again rather than left waiting.
+    const stale = repo.stale(apple.length > 100 ? null : apple.map((t) => t.device.id));
+    const isStale = (r: PolicyProfileRow) => (r.state === 'pending' || r.state === 'removing') && stale.has(`${r.deviceId}\0${r.identifier}`);
 
     // Compiled once per policy version, platform and ownership; a profile with no payloads (a
     // policy of required apps only, say) is no profile: the device should have none of ours.
@@ -87,13 +92,13 @@ export function createAppleEnforcer(deps: { repo: PolicyProfileRepo; queue: Comm
       const key = t.policy ? `${t.policy.ref.id}@${t.policy.ref.version}/${platform}/${ownership}` : '';
       const want = t.policy && !compiledFor(t, platform, ownership, key).empty ? policyProfileIdentifier(t.policy.ref.id) : null;
       for (const r of rowsOf.get(id) ?? []) {
-        if (r.identifier === want || r.state === 'removing' || r.state === 'remove_failed') continue;
+        if (r.identifier === want || ((r.state === 'removing' || r.state === 'remove_failed') && !isStale(r))) continue;
         takeBack(r);
         (removals.get(r.identifier) ?? removals.set(r.identifier, []).get(r.identifier)!).push(r);
       }
       if (!t.policy || !want) continue;
       const have = rowsOf.get(id)?.find((r) => r.identifier === want);
-      const current = have && have.policyVersion === t.policy.ref.version && (have.state === 'pending' || have.state === 'installed' || have.state === 'failed');
+      const current = have && !isStale(have) && have.policyVersion === t.policy.ref.version && (have.state === 'pending' || have.state === 'installed' || have.state === 'failed');
       if (current) continue;
       if (have) takeBack(have);
       (installs.get(key) ?? installs.set(key, { target: t, platform, ownership, ids: [] }).get(key)!).ids.push(id);
@@ -108,7 +113,7 @@ export function createAppleEnforcer(deps: { repo: PolicyProfileRepo; queue: Comm
       command: buildCommand('InstallProfile', { Payload: Buffer.from(compiled.get(key)!.xml, 'utf8') }),
     }));
     repo.transaction(() => {
-      for (const [uuid, ids] of superseded) counts.superseded += repo.cancel(uuid, ids, t);
+      for (const [uuid, ids] of superseded) counts.superseded += queue.takeBack(uuid, ids);
       const rows: PolicyProfileRow[] = [];
       for (const { bucket, policy, command } of commands) {
         queue.enqueue(command, bucket.ids);
