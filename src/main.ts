@@ -208,12 +208,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningServer>
     wake: (ids) => pushes.wake(ids),
     observe: { checkin: metrics.checkin, report: metrics.commandReport },
     emit: appliance.webhooks.emit,
-    onInventory: (deviceId, requestType) => {
-      appliance.compliance.appleInventory(deviceId, requestType);
-      if (requestType !== 'InstalledApplicationList') return;
-      const listed = appliance.appleRepo.device(deviceId)?.installedApps;
-      appliance.appleApps.inventory(deviceId, new Set(Array.isArray(listed) ? listed.map((a) => String((a as { Identifier?: unknown }).Identifier)) : []));
-    },
+    onInventory: (deviceId, requestType) => appliance.compliance.appleInventory(deviceId, requestType),
     onCommandResult: (r) => {
       appliance.appleEnforcer.result(r);
       appliance.appleApps.result(r);

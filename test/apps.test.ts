@@ -127,6 +127,14 @@ test('compliance sees what the device lists; an app that shows up in its list is
     listed.json.installed.filter((a: Record<string, unknown>) => a.managed_by_us).map((a: Record<string, unknown>) => a.bundle_id),
     ['com.example.mail'],
   );
+  // The enterprise app finishes installing on the device; its next list shows it, and that settles the row.
+  assert.equal((await managed(iphone))['com.example.field'].state, 'installing');
+  iphone.persona.apps.push({ Identifier: 'com.example.field', Name: 'Field', ShortVersion: '2.0', Version: '20', BundleSize: 4_000_000 });
+  iphone.managedApps.set('com.example.field', 1);
+  assert.equal((await api('POST', `/devices/${iphone.udid}/commands`, { request_type: 'InstalledApplicationList' })).status, 201);
+  await drainCommands(iphone);
+  assert.equal((await managed(iphone))['com.example.field'].state, 'installed');
+  assert.equal((await api('GET', `/devices/${iphone.udid}/compliance`)).json.state, 'compliant');
 });
 
 test('an app leaving the scope is removed as a managed app; the others stay; one not delivered yet is taken back', async () => {

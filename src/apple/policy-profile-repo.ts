@@ -39,13 +39,7 @@ export function createPolicyProfileRepo(db: Db) {
     `SELECT e.id FROM apple_enrollments e WHERE e.id IN (SELECT value FROM json_each(?)) AND e.status = 'enrolled'
        AND e.type IN ('device', 'user-enrollment-device') AND e.retire_requested_at IS NULL`,
   );
-  // Rows waiting on a command the device will never answer: it expired (the device was away
-  // longer than the command's lifetime) or an admin cancelled it.
-  const staleSql = `SELECT p.device_id AS deviceId, p.identifier AS key FROM apple_policy_profiles p
-    LEFT JOIN apple_command_targets t ON t.command_uuid = p.command_uuid AND t.enrollment_id = p.device_id
-    WHERE p.state IN ('pending', 'removing') AND (t.status IS NULL OR t.status NOT IN ('pending', 'not_now'))`;
-  const staleAll = sqlite.prepare(staleSql);
-  const staleOf = sqlite.prepare(`${staleSql} AND p.device_id IN (SELECT value FROM json_each(?))`);
+  const stale = staleRows(sqlite, 'apple_policy_profiles', 'identifier');
   return {
     transaction: <T>(fn: () => T): T => sqlite.transaction(fn)(),
     /** Every row, by device: one read for a whole enforcement pass. */
@@ -71,11 +65,22 @@ export function createPolicyProfileRepo(db: Db) {
     /** Those of `ids` whose device channel is enrolled and not being retired. */
     enrolled: (ids: string[]): Set<string> => new Set((enrolled.all(JSON.stringify(ids)) as Array<{ id: string }>).map((r) => r.id)),
     /** Rows (`deviceId\0identifier`) waiting on a command that will not be answered: of these devices, or all. */
-    stale: (deviceIds: string[] | null): Set<string> => staleKeys(deviceIds === null ? staleAll.all() : staleOf.all(JSON.stringify(deviceIds))),
+    stale,
   };
 }
 
 export type PolicyProfileRepo = ReturnType<typeof createPolicyProfileRepo>;
 
-/** Row keys `deviceId\0key` (a profile identifier, or an app's bundle id) of a staleness query. */
-export const staleKeys = (rows: unknown[]): Set<string> => new Set((rows as Array<{ deviceId: string; key: string }>).map((r) => `${r.deviceId}\0${r.key}`));
+/**
+ * Rows of an enforcement table (policy profiles, managed apps) waiting on a command the device
+ * will never answer: it expired (the device was away longer than the command's lifetime) or an
+ * admin cancelled it. Keys `deviceId\0<key column>`, of these devices or (null) of all.
+ */
+export function staleRows(sqlite: Db['$client'], table: 'apple_policy_profiles' | 'apple_managed_apps', key: 'identifier' | 'bundle_id') {
+  const query = `SELECT r.device_id AS deviceId, r.${key} AS key FROM ${table} r
+    LEFT JOIN apple_command_targets t ON t.command_uuid = r.command_uuid AND t.enrollment_id = r.device_id
+    WHERE r.state IN ('pending', 'removing') AND (t.status IS NULL OR t.status NOT IN ('pending', 'not_now'))`;
+  const all = sqlite.prepare<[], { deviceId: string; key: string }>(query);
+  const of = sqlite.prepare<[string], { deviceId: string; key: string }>(`${query} AND r.device_id IN (SELECT value FROM json_each(?))`);
+  return (deviceIds: string[] | null): Set<string> => new Set((deviceIds === null ? all.all() : of.all(JSON.stringify(deviceIds))).map((r) => `${r.deviceId}\0${r.key}`));
+}

@@ -62,13 +62,13 @@ export function createAppleWipe(opts: { repo: AppleRepo; profiles: PolicyProfile
       throw new AppError('retire_pending', `${deviceId} is being retired already (since ${new Date(enrollment.retireRequestedAt).toISOString()}): its removals are on their way`, 409);
     }
     const effect: AppleWipeEffect = enrollment.ownership === 'personal' ? 'retire' : 'erase';
+    const ours = effect === 'retire' ? toRemove(deviceId) : { apps: [], profiles: [] };
     const removes: AppleWipePlan['removes'] =
       effect === 'erase'
         ? [{ kind: 'everything', identifier: null, name: 'everything on the device' }]
         : [
-            ...toRemove(deviceId).apps.map((r) => ({ kind: 'managed_app' as const, identifier: r.bundleId, name: `app ${r.bundleId} and its data` })),
-            ...toRemove(deviceId)
-              .profiles.map((r) => ({ kind: 'policy_profile' as const, identifier: r.identifier, name: `policy ${r.policyName}` })),
+            ...ours.apps.map((r) => ({ kind: 'managed_app' as const, identifier: r.bundleId, name: `app ${r.bundleId} and its data` })),
+            ...ours.profiles.map((r) => ({ kind: 'policy_profile' as const, identifier: r.identifier, name: `policy ${r.policyName}` })),
             { kind: 'mdm_profile', identifier: ENROLLMENT_PROFILE_IDENTIFIER, name: 'the MDM profile, with every managed app and its data' },
           ];
     return { device_id: deviceId, platform: device.platform, ownership: enrollment.ownership, effect, description: DESCRIPTIONS[effect], removes, keeps: KEEPS[effect] };

@@ -1,4 +1,5 @@
 import { buildCommand, type BuiltCommand } from '../apple/commands/build.ts';
+import type { PlistDict } from '../apple/plist.ts';
 import type { CommandQueue } from '../apple/queue.ts';
 import type { Logger } from '../log.ts';
 import { deviceError, type CommandResult } from '../policy/enforce-apple.ts';
@@ -126,12 +127,23 @@ export function createAppleAppEnforcer(deps: { repo: AppRepo; queue: CommandQueu
     return counts;
   }
 
+  function inventory(deviceId: string, installed: ReadonlySet<string>): void {
+    const done = repo.managedOf(deviceId).filter((r) => (r.state === 'installing' || r.state === 'pending') && installed.has(r.bundleId));
+    if (done.length) repo.saveManaged(done.map((r) => ({ ...r, state: 'installed', updatedAt: now() })));
+  }
+
   return {
     name: 'apple_apps',
     apply: async (targets: readonly EffectiveTarget[]) => apply(targets),
 
     /** A device's answer to one of our InstallApplication or RemoveApplication commands. */
     result(r: CommandResult): void {
+      // The installed-app list the device just sent: an app still installing that it lists is installed.
+      if (r.requestType === 'InstalledApplicationList' && r.status === 'Acknowledged') {
+        const listed = Array.isArray(r.report.InstalledApplicationList) ? (r.report.InstalledApplicationList as PlistDict[]) : [];
+        inventory(r.deviceId, new Set(listed.map((a) => String(a.Identifier))));
+        return;
+      }
       if ((r.requestType !== 'InstallApplication' && r.requestType !== 'RemoveApplication') || r.status === 'NotNow') return;
       const row = repo.managedByCommand(r.deviceId, r.commandUuid);
       if (!row) return;
@@ -144,12 +156,6 @@ export function createAppleAppEnforcer(deps: { repo: AppRepo; queue: CommandQueu
       const state = ok ? stateOf(r.report.State) : r.requestType === 'InstallApplication' ? 'failed' : 'remove_failed';
       repo.saveManaged([{ ...row, state, deviceState: typeof r.report.State === 'string' ? r.report.State : row.deviceState, ...err, updatedAt: now() }]);
       if (!ok) log.warn({ deviceId: row.deviceId, app: row.bundleId, requestType: r.requestType, ...err }, 'the device refused a managed app command');
-    },
-
-    /** An installed-apps report: an app still installing that the device now lists is installed. */
-    inventory(deviceId: string, installed: ReadonlySet<string>): void {
-      const done = repo.managedOf(deviceId).filter((r) => (r.state === 'installing' || r.state === 'pending') && installed.has(r.bundleId));
-      if (done.length) repo.saveManaged(done.map((r) => ({ ...r, state: 'installed', updatedAt: now() })));
     },
 
     forget: (deviceId: string): number => repo.forgetManaged(deviceId),

@@ -1,5 +1,5 @@
 import { asc, eq } from 'drizzle-orm';
-import { staleKeys } from '../apple/policy-profile-repo.ts';
+import { staleRows } from '../apple/policy-profile-repo.ts';
 import type { Db } from '../store/db.ts';
 import { apps, type appleManagedApps } from './tables.ts';
 
@@ -25,11 +25,7 @@ export function createAppRepo(db: Db) {
   const forget = sqlite.prepare(`DELETE FROM apple_managed_apps WHERE device_id = ?`);
   // An install the user declined or that failed later stays `installing` as far as answers go: asked again, it is sent again.
   const forgetFailed = sqlite.prepare(`DELETE FROM apple_managed_apps WHERE device_id = ? AND state IN ('failed', 'installing')`);
-  const staleSql = `SELECT a.device_id AS deviceId, a.bundle_id AS key FROM apple_managed_apps a
-    LEFT JOIN apple_command_targets t ON t.command_uuid = a.command_uuid AND t.enrollment_id = a.device_id
-    WHERE a.state IN ('pending', 'removing') AND (t.status IS NULL OR t.status NOT IN ('pending', 'not_now'))`;
-  const staleAll = sqlite.prepare(staleSql);
-  const staleOf = sqlite.prepare(`${staleSql} AND a.device_id IN (SELECT value FROM json_each(?))`);
+  const stale = staleRows(sqlite, 'apple_managed_apps', 'bundle_id');
   const reopenRemovals = sqlite.prepare(`UPDATE apple_managed_apps SET state = 'installed', error_code = NULL, error_message = NULL WHERE device_id = ? AND state = 'remove_failed'`);
 
   return {
@@ -63,7 +59,7 @@ export function createAppRepo(db: Db) {
     deleteManaged: (deviceId: string, bundleId: string, commandUuid: string): boolean => remove.run(deviceId, bundleId, commandUuid).changes > 0,
     forgetManaged: (deviceId: string): number => forget.run(deviceId).changes,
     /** Rows (`deviceId\0bundleId`) waiting on a command that will not be answered (expired, cancelled): of these devices, or all. */
-    stale: (deviceIds: string[] | null): Set<string> => staleKeys(deviceIds === null ? staleAll.all() : staleOf.all(JSON.stringify(deviceIds))),
+    stale,
     /** Failed and unfinished installs forgotten (sent again), failed removals back to installed (removed again); how many. */
     forgetManagedFailures: (deviceId: string): number => sqlite.transaction(() => forgetFailed.run(deviceId).changes + reopenRemovals.run(deviceId).changes)(),
   };

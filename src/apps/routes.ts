@@ -3,8 +3,8 @@ import type { ApiEnv } from '../api/auth.ts';
 import { iso, readJson } from '../api/http.ts';
 import type { AppleRepo } from '../apple/repo.ts';
 import type { Audit } from '../audit/service.ts';
-import { AppError } from '../errors.ts';
 import { AppBody, AppPatch, type AppCatalog } from './catalog.ts';
+import { appleDevice } from '../policy/profile-routes.ts';
 import { managedAppJson } from './enforce-apple-apps.ts';
 import type { AppRepo, AppRow } from './repo.ts';
 
@@ -51,8 +51,7 @@ export function appRoutes(deps: { catalog: AppCatalog; repo: AppRepo; apple: App
 
   app.get('/devices/:id/apps', (c) => {
     const id = c.req.param('id');
-    const device = deps.apple.device(id);
-    if (!device) throw new AppError('device_not_found', `no Apple device ${id} (an Android device's apps are its policy's: see /devices/${id}/effective-policy)`, 404);
+    const device = appleDevice(deps.apple, id);
     const managed = deps.repo.managedOf(id);
     const ours = new Set(managed.map((r) => r.bundleId));
     const listed = Array.isArray(device.installedApps) ? (device.installedApps as Array<Record<string, unknown>>) : null;

@@ -6,6 +6,13 @@ import type { AppleRepo } from '../apple/repo.ts';
 import { AppError } from '../errors.ts';
 import { profileJson } from './enforce-apple.ts';
 
+/** An Apple device's record, for routes that only Apple devices have; 404 naming where an Android device's answer is. */
+export function appleDevice(repo: AppleRepo, id: string) {
+  const device = repo.device(id);
+  if (!device) throw new AppError('device_not_found', `no Apple device ${id} (an Android device's profiles and apps are its policy: see /devices/${id}/effective-policy)`, 404);
+  return device;
+}
+
 /**
  * `/api/v1/devices/:id/profiles`: an Apple device's configuration profiles from both sides — the
  * policy profiles we asked it to have, each pending / installed / failed (with the device's error)
@@ -15,8 +22,7 @@ export function deviceProfileRoutes(deps: { apple: AppleRepo; profiles: PolicyPr
   const app = new Hono<ApiEnv>();
   app.get('/devices/:id/profiles', (c) => {
     const id = c.req.param('id');
-    const device = deps.apple.device(id);
-    if (!device) throw new AppError('device_not_found', `no Apple device ${id} (an Android device's settings are its policy: see /devices/${id}/effective-policy)`, 404);
+    const device = appleDevice(deps.apple, id);
     const ours = deps.profiles.ofDevice(id);
     const policyOf = new Map(ours.map((r) => [r.identifier, r.policyId]));
     const reported = Array.isArray(device.profiles) ? (device.profiles as Array<Record<string, unknown>>) : null;
